@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bparley/local/v1/state.proto\x12\x0fparley.local.v1\"\x88\x01\n\rIdentityState\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x0f\n\x07profile\x18\x02 \x01(\r\x12\x1b\n\x13signing_private_key\x18\x03 \x01(\x0c\x12\x16\n\x0e\x64h_private_key\x18\x04 \x01(\x0c\x12\x19\n\x11\x62inding_signature\x18\x05 \x01(\x0c\"_\n\x11SignedPreKeyState\x12\n\n\x02id\x18\x01 \x01(\r\x12\x13\n\x0bprivate_key\x18\x02 \x01(\x0c\x12\x12\n\ncreated_at\x18\x03 \x01(\x04\x12\x15\n\rsuperseded_at\x18\x04 \x01(\x04\"5\n\x12OneTimePreKeyState\x12\n\n\x02id\x18\x01 \x01(\r\x12\x13\n\x0bprivate_key\x18\x02 \x01(\x0c\"\xd7\x01\n\x11InstallationState\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x17\n\x0finstallation_id\x18\x02 \x01(\x0c\x12:\n\x0esigned_prekeys\x18\x03 \x03(\x0b\x32\".parley.local.v1.SignedPreKeyState\x12=\n\x10one_time_prekeys\x18\x04 \x03(\x0b\x32#.parley.local.v1.OneTimePreKeyState\x12\x16\n\x0enext_prekey_id\x18\x05 \x01(\r\"U\n\x11SkippedMessageKey\x12\x13\n\x0bratchet_key\x18\x01 \x01(\x0c\x12\x16\n\x0emessage_number\x18\x02 \x01(\r\x12\x13\n\x0bmessage_key\x18\x03 \x01(\x0c\"3\n\x0cRetiredChain\x12\x13\n\x0bratchet_key\x18\x01 \x01(\x0c\x12\x0e\n\x06length\x18\x02 \x01(\r\"v\n\x0bPendingX3DH\x12\x15\n\rephemeral_key\x18\x01 \x01(\x0c\x12\x18\n\x10signed_prekey_id\x18\x02 \x01(\r\x12\x1f\n\x12one_time_prekey_id\x18\x03 \x01(\rH\x00\x88\x01\x01\x42\x15\n\x13_one_time_prekey_id\"\xef\x04\n\x0cSessionState\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x0f\n\x07profile\x18\x02 \x01(\r\x12\x0f\n\x07version\x18\x03 \x01(\r\x12\x11\n\tinitiator\x18\x04 \x01(\x08\x12\x16\n\x0elocal_identity\x18\x05 \x01(\x0c\x12\x17\n\x0fremote_identity\x18\x06 \x01(\x0c\x12\x1d\n\x15local_installation_id\x18\x07 \x01(\x0c\x12\x1e\n\x16remote_installation_id\x18\x08 \x01(\x0c\x12\x10\n\x08root_key\x18\t \x01(\x0c\x12#\n\x1bsending_ratchet_private_key\x18\n \x01(\x0c\x12\x19\n\x11sending_chain_key\x18\x0b \x01(\x0c\x12\x1e\n\x16sending_message_number\x18\x0c \x01(\r\x12\x1d\n\x15receiving_ratchet_key\x18\r \x01(\x0c\x12\x1b\n\x13receiving_chain_key\x18\x0e \x01(\x0c\x12 \n\x18receiving_message_number\x18\x0f \x01(\r\x12%\n\x1dprevious_sending_chain_length\x18\x10 \x01(\r\x12@\n\x14skipped_message_keys\x18\x11 \x03(\x0b\x32\".parley.local.v1.SkippedMessageKey\x12\x35\n\x0eretired_chains\x18\x12 \x03(\x0b\x32\x1d.parley.local.v1.RetiredChain\x12\x32\n\x0cpending_x3dh\x18\x13 \x01(\x0b\x32\x1c.parley.local.v1.PendingX3DHb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bparley/local/v1/state.proto\x12\x0fparley.local.v1\"\x88\x01\n\rIdentityState\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x0f\n\x07profile\x18\x02 \x01(\r\x12\x1b\n\x13signing_private_key\x18\x03 \x01(\x0c\x12\x16\n\x0e\x64h_private_key\x18\x04 \x01(\x0c\x12\x19\n\x11\x62inding_signature\x18\x05 \x01(\x0c\"_\n\x11SignedPreKeyState\x12\n\n\x02id\x18\x01 \x01(\r\x12\x13\n\x0bprivate_key\x18\x02 \x01(\x0c\x12\x12\n\ncreated_at\x18\x03 \x01(\x04\x12\x15\n\rsuperseded_at\x18\x04 \x01(\x04\"5\n\x12OneTimePreKeyState\x12\n\n\x02id\x18\x01 \x01(\r\x12\x13\n\x0bprivate_key\x18\x02 \x01(\x0c\"\x9b\x02\n\x11InstallationState\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x17\n\x0finstallation_id\x18\x02 \x01(\x0c\x12:\n\x0esigned_prekeys\x18\x03 \x03(\x0b\x32\".parley.local.v1.SignedPreKeyState\x12=\n\x10one_time_prekeys\x18\x04 \x03(\x0b\x32#.parley.local.v1.OneTimePreKeyState\x12\x16\n\x0enext_prekey_id\x18\x05 \x01(\r\x12\x42\n\x15seen_initial_messages\x18\x06 \x03(\x0b\x32#.parley.local.v1.SeenInitialMessage\"E\n\x12SeenInitialMessage\x12\x18\n\x10signed_prekey_id\x18\x01 \x01(\r\x12\x15\n\rephemeral_key\x18\x02 \x01(\x0c\"U\n\x11SkippedMessageKey\x12\x13\n\x0bratchet_key\x18\x01 \x01(\x0c\x12\x16\n\x0emessage_number\x18\x02 \x01(\r\x12\x13\n\x0bmessage_key\x18\x03 \x01(\x0c\"3\n\x0cRetiredChain\x12\x13\n\x0bratchet_key\x18\x01 \x01(\x0c\x12\x0e\n\x06length\x18\x02 \x01(\r\"_\n\x0bPendingX3DH\x12\x18\n\x10signed_prekey_id\x18\x01 \x01(\r\x12\x1f\n\x12one_time_prekey_id\x18\x02 \x01(\rH\x00\x88\x01\x01\x42\x15\n\x13_one_time_prekey_id\"\x86\x05\n\x0cSessionState\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x0f\n\x07profile\x18\x02 \x01(\r\x12\x0f\n\x07version\x18\x03 \x01(\r\x12\x11\n\tinitiator\x18\x04 \x01(\x08\x12\x16\n\x0elocal_identity\x18\x05 \x01(\x0c\x12\x17\n\x0fremote_identity\x18\x06 \x01(\x0c\x12\x1d\n\x15local_installation_id\x18\x07 \x01(\x0c\x12\x1e\n\x16remote_installation_id\x18\x08 \x01(\x0c\x12\x10\n\x08root_key\x18\t \x01(\x0c\x12#\n\x1bsending_ratchet_private_key\x18\n \x01(\x0c\x12\x19\n\x11sending_chain_key\x18\x0b \x01(\x0c\x12\x1e\n\x16sending_message_number\x18\x0c \x01(\r\x12\x1d\n\x15receiving_ratchet_key\x18\r \x01(\x0c\x12\x1b\n\x13receiving_chain_key\x18\x0e \x01(\x0c\x12 \n\x18receiving_message_number\x18\x0f \x01(\r\x12%\n\x1dprevious_sending_chain_length\x18\x10 \x01(\r\x12@\n\x14skipped_message_keys\x18\x11 \x03(\x0b\x32\".parley.local.v1.SkippedMessageKey\x12\x35\n\x0eretired_chains\x18\x12 \x03(\x0b\x32\x1d.parley.local.v1.RetiredChain\x12\x32\n\x0cpending_x3dh\x18\x13 \x01(\x0b\x32\x1c.parley.local.v1.PendingX3DH\x12\x15\n\rephemeral_key\x18\x14 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,13 +38,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ONETIMEPREKEYSTATE']._serialized_start=284
   _globals['_ONETIMEPREKEYSTATE']._serialized_end=337
   _globals['_INSTALLATIONSTATE']._serialized_start=340
-  _globals['_INSTALLATIONSTATE']._serialized_end=555
-  _globals['_SKIPPEDMESSAGEKEY']._serialized_start=557
-  _globals['_SKIPPEDMESSAGEKEY']._serialized_end=642
-  _globals['_RETIREDCHAIN']._serialized_start=644
-  _globals['_RETIREDCHAIN']._serialized_end=695
-  _globals['_PENDINGX3DH']._serialized_start=697
-  _globals['_PENDINGX3DH']._serialized_end=815
-  _globals['_SESSIONSTATE']._serialized_start=818
-  _globals['_SESSIONSTATE']._serialized_end=1441
+  _globals['_INSTALLATIONSTATE']._serialized_end=623
+  _globals['_SEENINITIALMESSAGE']._serialized_start=625
+  _globals['_SEENINITIALMESSAGE']._serialized_end=694
+  _globals['_SKIPPEDMESSAGEKEY']._serialized_start=696
+  _globals['_SKIPPEDMESSAGEKEY']._serialized_end=781
+  _globals['_RETIREDCHAIN']._serialized_start=783
+  _globals['_RETIREDCHAIN']._serialized_end=834
+  _globals['_PENDINGX3DH']._serialized_start=836
+  _globals['_PENDINGX3DH']._serialized_end=931
+  _globals['_SESSIONSTATE']._serialized_start=934
+  _globals['_SESSIONSTATE']._serialized_end=1580
 # @@protoc_insertion_point(module_scope)

@@ -41,18 +41,28 @@ class OneTimePreKeyState(_message.Message):
     def __init__(self, id: _Optional[int] = ..., private_key: _Optional[bytes] = ...) -> None: ...
 
 class InstallationState(_message.Message):
-    __slots__ = ("format_version", "installation_id", "signed_prekeys", "one_time_prekeys", "next_prekey_id")
+    __slots__ = ("format_version", "installation_id", "signed_prekeys", "one_time_prekeys", "next_prekey_id", "seen_initial_messages")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTALLATION_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNED_PREKEYS_FIELD_NUMBER: _ClassVar[int]
     ONE_TIME_PREKEYS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PREKEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SEEN_INITIAL_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     format_version: int
     installation_id: bytes
     signed_prekeys: _containers.RepeatedCompositeFieldContainer[SignedPreKeyState]
     one_time_prekeys: _containers.RepeatedCompositeFieldContainer[OneTimePreKeyState]
     next_prekey_id: int
-    def __init__(self, format_version: _Optional[int] = ..., installation_id: _Optional[bytes] = ..., signed_prekeys: _Optional[_Iterable[_Union[SignedPreKeyState, _Mapping]]] = ..., one_time_prekeys: _Optional[_Iterable[_Union[OneTimePreKeyState, _Mapping]]] = ..., next_prekey_id: _Optional[int] = ...) -> None: ...
+    seen_initial_messages: _containers.RepeatedCompositeFieldContainer[SeenInitialMessage]
+    def __init__(self, format_version: _Optional[int] = ..., installation_id: _Optional[bytes] = ..., signed_prekeys: _Optional[_Iterable[_Union[SignedPreKeyState, _Mapping]]] = ..., one_time_prekeys: _Optional[_Iterable[_Union[OneTimePreKeyState, _Mapping]]] = ..., next_prekey_id: _Optional[int] = ..., seen_initial_messages: _Optional[_Iterable[_Union[SeenInitialMessage, _Mapping]]] = ...) -> None: ...
+
+class SeenInitialMessage(_message.Message):
+    __slots__ = ("signed_prekey_id", "ephemeral_key")
+    SIGNED_PREKEY_ID_FIELD_NUMBER: _ClassVar[int]
+    EPHEMERAL_KEY_FIELD_NUMBER: _ClassVar[int]
+    signed_prekey_id: int
+    ephemeral_key: bytes
+    def __init__(self, signed_prekey_id: _Optional[int] = ..., ephemeral_key: _Optional[bytes] = ...) -> None: ...
 
 class SkippedMessageKey(_message.Message):
     __slots__ = ("ratchet_key", "message_number", "message_key")
@@ -73,17 +83,15 @@ class RetiredChain(_message.Message):
     def __init__(self, ratchet_key: _Optional[bytes] = ..., length: _Optional[int] = ...) -> None: ...
 
 class PendingX3DH(_message.Message):
-    __slots__ = ("ephemeral_key", "signed_prekey_id", "one_time_prekey_id")
-    EPHEMERAL_KEY_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("signed_prekey_id", "one_time_prekey_id")
     SIGNED_PREKEY_ID_FIELD_NUMBER: _ClassVar[int]
     ONE_TIME_PREKEY_ID_FIELD_NUMBER: _ClassVar[int]
-    ephemeral_key: bytes
     signed_prekey_id: int
     one_time_prekey_id: int
-    def __init__(self, ephemeral_key: _Optional[bytes] = ..., signed_prekey_id: _Optional[int] = ..., one_time_prekey_id: _Optional[int] = ...) -> None: ...
+    def __init__(self, signed_prekey_id: _Optional[int] = ..., one_time_prekey_id: _Optional[int] = ...) -> None: ...
 
 class SessionState(_message.Message):
-    __slots__ = ("format_version", "profile", "version", "initiator", "local_identity", "remote_identity", "local_installation_id", "remote_installation_id", "root_key", "sending_ratchet_private_key", "sending_chain_key", "sending_message_number", "receiving_ratchet_key", "receiving_chain_key", "receiving_message_number", "previous_sending_chain_length", "skipped_message_keys", "retired_chains", "pending_x3dh")
+    __slots__ = ("format_version", "profile", "version", "initiator", "local_identity", "remote_identity", "local_installation_id", "remote_installation_id", "root_key", "sending_ratchet_private_key", "sending_chain_key", "sending_message_number", "receiving_ratchet_key", "receiving_chain_key", "receiving_message_number", "previous_sending_chain_length", "skipped_message_keys", "retired_chains", "pending_x3dh", "ephemeral_key")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +111,7 @@ class SessionState(_message.Message):
     SKIPPED_MESSAGE_KEYS_FIELD_NUMBER: _ClassVar[int]
     RETIRED_CHAINS_FIELD_NUMBER: _ClassVar[int]
     PENDING_X3DH_FIELD_NUMBER: _ClassVar[int]
+    EPHEMERAL_KEY_FIELD_NUMBER: _ClassVar[int]
     format_version: int
     profile: int
     version: int
@@ -122,4 +131,5 @@ class SessionState(_message.Message):
     skipped_message_keys: _containers.RepeatedCompositeFieldContainer[SkippedMessageKey]
     retired_chains: _containers.RepeatedCompositeFieldContainer[RetiredChain]
     pending_x3dh: PendingX3DH
-    def __init__(self, format_version: _Optional[int] = ..., profile: _Optional[int] = ..., version: _Optional[int] = ..., initiator: _Optional[bool] = ..., local_identity: _Optional[bytes] = ..., remote_identity: _Optional[bytes] = ..., local_installation_id: _Optional[bytes] = ..., remote_installation_id: _Optional[bytes] = ..., root_key: _Optional[bytes] = ..., sending_ratchet_private_key: _Optional[bytes] = ..., sending_chain_key: _Optional[bytes] = ..., sending_message_number: _Optional[int] = ..., receiving_ratchet_key: _Optional[bytes] = ..., receiving_chain_key: _Optional[bytes] = ..., receiving_message_number: _Optional[int] = ..., previous_sending_chain_length: _Optional[int] = ..., skipped_message_keys: _Optional[_Iterable[_Union[SkippedMessageKey, _Mapping]]] = ..., retired_chains: _Optional[_Iterable[_Union[RetiredChain, _Mapping]]] = ..., pending_x3dh: _Optional[_Union[PendingX3DH, _Mapping]] = ...) -> None: ...
+    ephemeral_key: bytes
+    def __init__(self, format_version: _Optional[int] = ..., profile: _Optional[int] = ..., version: _Optional[int] = ..., initiator: _Optional[bool] = ..., local_identity: _Optional[bytes] = ..., remote_identity: _Optional[bytes] = ..., local_installation_id: _Optional[bytes] = ..., remote_installation_id: _Optional[bytes] = ..., root_key: _Optional[bytes] = ..., sending_ratchet_private_key: _Optional[bytes] = ..., sending_chain_key: _Optional[bytes] = ..., sending_message_number: _Optional[int] = ..., receiving_ratchet_key: _Optional[bytes] = ..., receiving_chain_key: _Optional[bytes] = ..., receiving_message_number: _Optional[int] = ..., previous_sending_chain_length: _Optional[int] = ..., skipped_message_keys: _Optional[_Iterable[_Union[SkippedMessageKey, _Mapping]]] = ..., retired_chains: _Optional[_Iterable[_Union[RetiredChain, _Mapping]]] = ..., pending_x3dh: _Optional[_Union[PendingX3DH, _Mapping]] = ..., ephemeral_key: _Optional[bytes] = ...) -> None: ...
