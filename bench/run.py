@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from parley.bundle import Bundle, InstallationPreKeys
 from parley.keys import IdentityKeyPair, InstallationKeys
 from parley.primitives import SystemRandom
@@ -142,11 +141,22 @@ def floor_reverse(count: int) -> None:
         f_decrypt(keys.pop(n), ct, tag, ad)
 
 
-def floor_handshake(bob_sig: Ed25519PrivateKey, bundle_msg: bytes, bundle_sig: bytes,
-                    binding_msg: bytes, binding_sig: bytes, a_binding_sig: bytes,
-                    ik_a: X25519PrivateKey, ik_b: X25519PrivateKey, spk_b: X25519PrivateKey,
-                    ik_a_pub: bytes, ik_b_pub: bytes, spk_b_pub: bytes,
-                    a_sig_pub, ad: bytes) -> None:
+def floor_handshake(
+    bob_sig: Ed25519PrivateKey,
+    bundle_msg: bytes,
+    bundle_sig: bytes,
+    binding_msg: bytes,
+    binding_sig: bytes,
+    a_binding_sig: bytes,
+    ik_a: X25519PrivateKey,
+    ik_b: X25519PrivateKey,
+    spk_b: X25519PrivateKey,
+    ik_a_pub: bytes,
+    ik_b_pub: bytes,
+    spk_b_pub: bytes,
+    a_sig_pub,
+    ad: bytes,
+) -> None:
     # Initiator: verify Bob's identity binding and bundle signature.
     bob_pub = bob_sig.public_key()
     bob_pub.verify(binding_sig, binding_msg)
@@ -190,13 +200,18 @@ class Parties:
 
     def handshake(self) -> tuple[Session, Session]:
         a = Session.initiate(
-            self.alice, self.alice_inst.installation_id, self.bundle,
-            self.bob_inst.installation_id, now=NOW, rng=RNG,
+            self.alice,
+            self.alice_inst.installation_id,
+            self.bundle,
+            self.bob_inst.installation_id,
+            now=NOW,
+            rng=RNG,
         )
         first = a.encrypt(b"hello")
         self.bob_inst.seen_initial_messages.clear()  # keep the replay guard small
-        b, _ = Session.respond(self.bob, self.bob_inst, first, self.alice_inst.installation_id,
-                               rng=RNG)
+        b, _ = Session.respond(
+            self.bob, self.bob_inst, first, self.alice_inst.installation_id, rng=RNG
+        )
         return a, b
 
     def established(self) -> tuple[Session, Session]:
@@ -212,8 +227,9 @@ def best(fn: Callable[[], object], iterations: int) -> float:
     return (time.perf_counter() - start) / iterations
 
 
-def compare(parley: Callable[[], object], floor: Callable[[], object], iterations: int,
-            rounds: int) -> tuple[float, float]:
+def compare(
+    parley: Callable[[], object], floor: Callable[[], object], iterations: int, rounds: int
+) -> tuple[float, float]:
     p_best = f_best = float("inf")
     for _ in range(rounds):
         p_best = min(p_best, best(parley, iterations))
@@ -237,11 +253,21 @@ def main() -> int:
     def report(name: str, unit: str, parley_s: float, floor_s: float, goal: float | None) -> None:
         ratio = parley_s / floor_s
         ok = "" if goal is None else ("ok" if ratio <= goal else "ABOVE GOAL")
-        results.append({"workload": name, "parley_us": parley_s * 1e6, "floor_us": floor_s * 1e6,
-                        "ratio": ratio, "goal": goal, "per": unit})
+        results.append(
+            {
+                "workload": name,
+                "parley_us": parley_s * 1e6,
+                "floor_us": floor_s * 1e6,
+                "ratio": ratio,
+                "goal": goal,
+                "per": unit,
+            }
+        )
         goal_s = f"<= {goal:.2f}x" if goal else "-"
-        print(f"{name:<34} {parley_s * 1e6:>10.1f} us {floor_s * 1e6:>10.1f} us "
-              f"{ratio:>7.2f}x  {goal_s:>9} {ok}  ({1 / parley_s:,.0f} {unit}/s)")
+        print(
+            f"{name:<34} {parley_s * 1e6:>10.1f} us {floor_s * 1e6:>10.1f} us "
+            f"{ratio:>7.2f}x  {goal_s:>9} {ok}  ({1 / parley_s:,.0f} {unit}/s)"
+        )
 
     print(f"{'workload':<34} {'parley':>13} {'floor':>13} {'ratio':>8}  {'goal':>9}")
 
@@ -252,16 +278,30 @@ def main() -> int:
     binding_msg = b"Parley identity binding v1\x01" + os.urandom(32)
     bundle_msg = os.urandom(120)
     fl_args = (
-        bob_sig, bundle_msg, bob_sig.sign(bundle_msg), binding_msg, bob_sig.sign(binding_msg),
-        a_sig.sign(binding_msg), X25519PrivateKey.generate(), X25519PrivateKey.generate(),
-        X25519PrivateKey.generate(), os.urandom(32), os.urandom(32), os.urandom(32),
-        a_sig.public_key(), os.urandom(160),
+        bob_sig,
+        bundle_msg,
+        bob_sig.sign(bundle_msg),
+        binding_msg,
+        bob_sig.sign(binding_msg),
+        a_sig.sign(binding_msg),
+        X25519PrivateKey.generate(),
+        X25519PrivateKey.generate(),
+        X25519PrivateKey.generate(),
+        os.urandom(32),
+        os.urandom(32),
+        os.urandom(32),
+        a_sig.public_key(),
+        os.urandom(160),
     )
     # Public keys of the floor must match their private keys for DH to be real work.
     ik_a, ik_b, spk_b = fl_args[6], fl_args[7], fl_args[8]
-    fl_args = (*fl_args[:9], ik_a.public_key().public_bytes_raw(),
-               ik_b.public_key().public_bytes_raw(), spk_b.public_key().public_bytes_raw(),
-               *fl_args[12:])
+    fl_args = (
+        *fl_args[:9],
+        ik_a.public_key().public_bytes_raw(),
+        ik_b.public_key().public_bytes_raw(),
+        spk_b.public_key().public_bytes_raw(),
+        *fl_args[12:],
+    )
     p, f = compare(parties.handshake, lambda: floor_handshake(*fl_args), n(300), rounds)
     report("X3DH handshake (both sides)", "handshakes", p, f, 1.3)
 
@@ -307,14 +347,17 @@ def main() -> int:
     for _ in range(3):
         b.decrypt(a.encrypt(PLAINTEXT), RNG)
     private = a.ratchet.sending_ratchet.private_bytes()
-    p, f = compare(lambda: Session.from_bytes(a.to_bytes()), lambda: floor_load(private),
-                   n(5000), rounds)
+    p, f = compare(
+        lambda: Session.from_bytes(a.to_bytes()), lambda: floor_load(private), n(5000), rounds
+    )
     report("serialise + load a session", "sessions", p, f, None)
 
     size = len(a.to_bytes())
     sizes = {"serialised session bytes (no skipped keys)": size}
-    print(f"{'serialised session (no skipped keys)':<34} {size:>10} bytes  goal < 600 "
-          f"{'ok' if size < 600 else 'ABOVE GOAL'}")
+    print(
+        f"{'serialised session (no skipped keys)':<34} {size:>10} bytes  goal < 600 "
+        f"{'ok' if size < 600 else 'ABOVE GOAL'}"
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"results": results, "sizes": sizes}, fh, indent=2)

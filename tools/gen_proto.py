@@ -52,7 +52,7 @@ def generate(out: Path) -> list[Path]:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    out = Path([a for a in argv if not a.startswith("--")][0]).resolve()
+    out = Path(next(a for a in argv if not a.startswith("--"))).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(Path(tmp))
         if not check:
@@ -72,7 +72,9 @@ def main(argv: list[str]) -> int:
             str(f.relative_to(out))
             for d in top
             for f in (out / d).rglob("*")
-            if f.is_file() and "__pycache__" not in f.parts and str(f.relative_to(out)) not in known
+            if f.is_file()
+            and "__pycache__" not in f.parts
+            and str(f.relative_to(out)) not in known
             and f.parent != out / d.split("/")[0]
         ]
     if stale:

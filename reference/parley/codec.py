@@ -38,6 +38,7 @@ __all__ = [
     "encode_envelope",
     "encode_ratchet_header",
     "encode_ratchet_message",
+    "encode_x3dh_header",
 ]
 
 _RatchetHeaderPb = pb.RatchetHeader
@@ -213,24 +214,29 @@ def encode_ratchet_header(
 
 
 class DecodedRatchetMessage:
-    """A decoded RatchetMessage."""
+    """A decoded RatchetMessage; ``x3dh_raw`` is the X3DH header as received."""
 
-    __slots__ = ("ciphertext", "header", "mac", "x3dh_header")
+    __slots__ = ("ciphertext", "header", "mac", "x3dh_header", "x3dh_raw")
 
-    def __init__(self, header, ciphertext, mac, x3dh_header) -> None:
+    def __init__(self, header, ciphertext, mac, x3dh_header, x3dh_raw=b"") -> None:
         self.header: RatchetHeader = header
         self.ciphertext: bytes = ciphertext
         self.mac: bytes = mac
         self.x3dh_header: X3DHHeader | None = x3dh_header
+        self.x3dh_raw: bytes = x3dh_raw
+
+
+def encode_x3dh_header(header: X3DHHeader) -> bytes:
+    return header.to_pb().SerializeToString()
 
 
 def encode_ratchet_message(
-    header: bytes, ciphertext: bytes, mac: bytes, x3dh_header: X3DHHeader | None = None
+    header: bytes, ciphertext: bytes, mac: bytes, x3dh_header: bytes = b""
 ) -> bytes:
-    message = _RatchetMessagePb(header=header, ciphertext=ciphertext, mac=mac)
-    if x3dh_header is not None:
-        message.x3dh_header.CopyFrom(x3dh_header.to_pb())
-    return message.SerializeToString()
+    """Encode a RatchetMessage; ``x3dh_header`` is an encoded X3DHHeader or empty."""
+    return _RatchetMessagePb(
+        header=header, ciphertext=ciphertext, mac=mac, x3dh_header=x3dh_header
+    ).SerializeToString()
 
 
 def ratchet_message_from_pb(
@@ -251,6 +257,13 @@ def ratchet_message_from_pb(
     mac = message.mac
     if len(mac) != MAC_SIZE:
         raise MalformedMessage(f"MAC must be {MAC_SIZE} bytes, got {len(mac)}")
+    x3dh_raw = message.x3dh_header
+    x3dh_header = None
+    if x3dh_raw:
+        try:
+            x3dh_header = X3DHHeader.from_pb(pb.X3DHHeader.FromString(x3dh_raw))
+        except DecodeError:
+            raise MalformedMessage("X3DH header does not decode") from None
     return DecodedRatchetMessage(
         RatchetHeader(
             header.version,
@@ -261,7 +274,8 @@ def ratchet_message_from_pb(
         ),
         ciphertext,
         mac,
-        X3DHHeader.from_pb(message.x3dh_header) if message.HasField("x3dh_header") else None,
+        x3dh_header,
+        x3dh_raw,
     )
 
 
@@ -269,7 +283,9 @@ def decode_ratchet_message(
     data: bytes, policy: VersionPolicy = CURRENT_POLICY, profile: Profile = PROFILE_1
 ) -> DecodedRatchetMessage:
     """Decode and check a RatchetMessage (lengths, version) without any key."""
-    return ratchet_message_from_pb(_parse(_RatchetMessagePb, data, "ratchet message", profile), policy)
+    return ratchet_message_from_pb(
+        _parse(_RatchetMessagePb, data, "ratchet message", profile), policy
+    )
 
 
 # -- no-bundle messages -----------------------------------------------------
@@ -407,9 +423,7 @@ def decode_envelope(
         elif recipient:
             raise MalformedMessage("a no-bundle message is addressed to no installation")
         copies.append(
-            InstallationMessage(
-                recipient or None, kind, getattr(item, kind).SerializeToString()
-            )
+            InstallationMessage(recipient or None, kind, getattr(item, kind).SerializeToString())
         )
     return Envelope(
         message.version,

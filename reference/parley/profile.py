@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from . import primitives as P
 from .errors import InvalidArgument, MessageTooLarge, UnsupportedProfile
 
-__all__ = ["PROFILE_1", "PROFILES", "Profile", "get_profile"]
+__all__ = ["PROFILES", "PROFILE_1", "Profile", "get_profile"]
 
 DAY = 24 * 60 * 60
+_U32 = struct.Struct(">I")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +86,43 @@ class Profile:
         return okm[:32], okm[32:64], okm[64:]
 
     @staticmethod
-    def mac_input(associated_data: bytes, header: bytes, ciphertext: bytes) -> bytes:
-        """AD || uint32_be(len(header)) || header || ciphertext (RATCHET-013)."""
-        return b"".join((associated_data, struct.pack(">I", len(header)), header, ciphertext))
+    def mac_input(
+        associated_data: bytes, header: bytes, ciphertext: bytes, extra_header: bytes = b""
+    ) -> bytes:
+        """CONCAT(AD, header) || ciphertext, unambiguous (RATCHET-013):
+
+        AD || u32(len(header)) || header || u32(len(extra)) || extra || ciphertext
+
+        ``extra_header`` is the X3DH header as sent (empty when absent), so
+        every byte of a message is authenticated.
+        """
+        return b"".join(
+            (
+                associated_data,
+                _U32.pack(len(header)),
+                header,
+                _U32.pack(len(extra_header)),
+                extra_header,
+                ciphertext,
+            )
+        )
 
     def encrypt(
-        self, message_key: bytes, plaintext: bytes, associated_data: bytes, header: bytes
+        self,
+        message_key: bytes,
+        plaintext: bytes,
+        associated_data: bytes,
+        header: bytes,
+        extra_header: bytes = b"",
     ) -> tuple[bytes, bytes]:
         """ENCRYPT(mk, plaintext, CONCAT(AD, header)) -> (ciphertext, mac)."""
         if len(plaintext) > self.max_plaintext_size:
             raise InvalidArgument(f"plaintext above {self.max_plaintext_size} bytes")
         enc_key, mac_key, iv = self.message_keys(message_key)
         ciphertext = P.aes256_cbc_encrypt(enc_key, iv, plaintext)
-        mac = P.hmac_sha256(mac_key, self.mac_input(associated_data, header, ciphertext))
+        mac = P.hmac_sha256(
+            mac_key, self.mac_input(associated_data, header, ciphertext, extra_header)
+        )
         return ciphertext, mac
 
     def decrypt(
@@ -107,12 +132,15 @@ class Profile:
         mac: bytes,
         associated_data: bytes,
         header: bytes,
+        extra_header: bytes = b"",
     ) -> bytes:
         """DECRYPT: verify the MAC in constant time first, then decrypt."""
         if len(ciphertext) > self.max_message_size:
             raise MessageTooLarge(f"ciphertext above {self.max_message_size} bytes")
         enc_key, mac_key, iv = self.message_keys(message_key)
-        P.hmac_sha256_verify(mac_key, self.mac_input(associated_data, header, ciphertext), mac)
+        P.hmac_sha256_verify(
+            mac_key, self.mac_input(associated_data, header, ciphertext, extra_header), mac
+        )
         return P.aes256_cbc_decrypt(enc_key, iv, ciphertext)
 
     def __repr__(self) -> str:

@@ -150,8 +150,10 @@ class DoubleRatchet:
 
     # -- sending -------------------------------------------------------------
 
-    def encrypt(self, plaintext: bytes) -> tuple[bytes, bytes, bytes]:
+    def encrypt(self, plaintext: bytes, extra_header: bytes = b"") -> tuple[bytes, bytes, bytes]:
         """RatchetEncrypt: return (header bytes, ciphertext, mac).
+
+        ``extra_header`` (the encoded X3DH header, if any) is covered by the MAC.
 
         The advanced chain key replaces the old one before the ciphertext is
         returned, so a message key is never used twice (RATCHET-021).
@@ -167,7 +169,7 @@ class DoubleRatchet:
             message_key.index,
         )
         ciphertext, mac = self.profile.encrypt(
-            message_key.key, plaintext, self.associated_data, header
+            message_key.key, plaintext, self.associated_data, header, extra_header
         )
         self.sending_chain = next_chain
         return header, ciphertext, mac
@@ -175,7 +177,12 @@ class DoubleRatchet:
     # -- receiving -----------------------------------------------------------
 
     def decrypt(
-        self, header: RatchetHeader, ciphertext: bytes, mac: bytes, rng: Random
+        self,
+        header: RatchetHeader,
+        ciphertext: bytes,
+        mac: bytes,
+        rng: Random,
+        extra_header: bytes = b"",
     ) -> bytes:
         """RatchetDecrypt, transactional (RATCHET-040)."""
         profile = self.profile
@@ -189,7 +196,7 @@ class DoubleRatchet:
             message_key = skipped.get(slot)
             if message_key is not None:
                 plaintext = profile.decrypt(
-                    message_key, ciphertext, mac, self.associated_data, header.raw
+                    message_key, ciphertext, mac, self.associated_data, header.raw, extra_header
                 )
                 del skipped[slot]  # used once, then deleted (RATCHET-032)
                 return plaintext
@@ -204,7 +211,7 @@ class DoubleRatchet:
                 chain = new_skipped[-1][2]
             next_chain, message_key = chain.next(profile)
             plaintext = profile.decrypt(
-                message_key.key, ciphertext, mac, self.associated_data, header.raw
+                message_key.key, ciphertext, mac, self.associated_data, header.raw, extra_header
             )
             self.receiving_chain = next_chain
             if new_skipped:
@@ -230,7 +237,7 @@ class DoubleRatchet:
             new_chain = new_skipped[-1][2]
         next_chain, message_key = new_chain.next(profile)
         plaintext = profile.decrypt(
-            message_key.key, ciphertext, mac, self.associated_data, header.raw
+            message_key.key, ciphertext, mac, self.associated_data, header.raw, extra_header
         )
         # The MAC verified: finish the step with a new sending chain, then commit.
         sending_ratchet = DHKeyPair.generate(rng)
@@ -261,8 +268,7 @@ class DoubleRatchet:
             return []
         if until - chain.index > self.profile.max_skip:
             raise TooManySkippedMessages(
-                f"message would skip {until - chain.index} keys (MAX_SKIP "
-                f"{self.profile.max_skip})"
+                f"message would skip {until - chain.index} keys (MAX_SKIP {self.profile.max_skip})"
             )
         out = []
         profile = self.profile

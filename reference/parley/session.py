@@ -20,6 +20,7 @@ from .codec import (
     X3DHHeader,
     decode_ratchet_message,
     encode_ratchet_message,
+    encode_x3dh_header,
 )
 from .errors import (
     MalformedMessage,
@@ -184,7 +185,9 @@ class Session:
         ratchet = DoubleRatchet.responder(
             profile, decoded.header.version, agreement.shared_key, signed_prekey.key_pair, ad
         )
-        plaintext = ratchet.decrypt(decoded.header, decoded.ciphertext, decoded.mac, rng)
+        plaintext = ratchet.decrypt(
+            decoded.header, decoded.ciphertext, decoded.mac, rng, decoded.x3dh_raw
+        )
         # The message is authentic: now, and only now, change the installation.
         installation.record_initial_message(header.signed_prekey_id, header.ephemeral_key)
         if one_time_prekey is not None:
@@ -229,17 +232,17 @@ class Session:
         """Encrypt one message: the encoded RatchetMessage to send."""
         if not isinstance(plaintext, bytes):
             raise SessionStateError("plaintext must be bytes")
-        header, ciphertext, mac = self.ratchet.encrypt(plaintext)
         if self.pending_x3dh is None:
+            header, ciphertext, mac = self.ratchet.encrypt(plaintext)
             return encode_ratchet_message(header, ciphertext, mac)
-        return encode_ratchet_message(header, ciphertext, mac, self.x3dh_header())
+        x3dh = encode_x3dh_header(self.x3dh_header())
+        header, ciphertext, mac = self.ratchet.encrypt(plaintext, x3dh)
+        return encode_ratchet_message(header, ciphertext, mac, x3dh)
 
     def accepts(self, message: DecodedRatchetMessage) -> bool:
         """Whether ``message`` belongs to this session as far as its X3DH header tells."""
         header = message.x3dh_header
-        return header is None or (
-            not self.initiator and header.ephemeral_key == self.ephemeral_key
-        )
+        return header is None or (not self.initiator and header.ephemeral_key == self.ephemeral_key)
 
     def decrypt(
         self, message: bytes | DecodedRatchetMessage, rng: Random = _SYSTEM_RANDOM
@@ -252,7 +255,9 @@ class Session:
         )
         if decoded.x3dh_header is not None and not self.accepts(decoded):
             raise MalformedMessage("the X3DH header belongs to another session")
-        plaintext = self.ratchet.decrypt(decoded.header, decoded.ciphertext, decoded.mac, rng)
+        plaintext = self.ratchet.decrypt(
+            decoded.header, decoded.ciphertext, decoded.mac, rng, decoded.x3dh_raw
+        )
         self.pending_x3dh = None  # a reply arrived: stop sending the X3DH header
         return plaintext
 

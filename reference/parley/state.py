@@ -187,15 +187,18 @@ def load_session(data: bytes) -> Session:
             b"",
             RootKey(_key32(record.root_key, "root key")),
             DHKeyPair.from_private_bytes(record.sending_ratchet_private_key),
-            ChainKey(_key32(record.sending_chain_key, "sending chain key"),
-                     record.sending_message_number)
+            ChainKey(
+                _key32(record.sending_chain_key, "sending chain key"), record.sending_message_number
+            )
             if record.sending_chain_key
             else None,
             _key32(record.receiving_ratchet_key, "receiving ratchet key")
             if record.receiving_ratchet_key
             else None,
-            ChainKey(_key32(record.receiving_chain_key, "receiving chain key"),
-                     record.receiving_message_number)
+            ChainKey(
+                _key32(record.receiving_chain_key, "receiving chain key"),
+                record.receiving_message_number,
+            )
             if record.receiving_chain_key
             else None,
             record.previous_sending_chain_length,
@@ -205,8 +208,10 @@ def load_session(data: bytes) -> Session:
                 )
                 for s in record.skipped_message_keys
             },
-            [(_key32(r.ratchet_key, "retired ratchet key"), r.length)
-             for r in record.retired_chains],
+            [
+                (_key32(r.ratchet_key, "retired ratchet key"), r.length)
+                for r in record.retired_chains
+            ],
         )
         pending = None
         if record.HasField("pending_x3dh"):

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14parley/v1/wire.proto\x12\tparley.v1\"M\n\x0bIdentityKey\x12\x13\n\x0bsigning_key\x18\x01 \x01(\x0c\x12\x0e\n\x06\x64h_key\x18\x02 \x01(\x0c\x12\x19\n\x11\x62inding_signature\x18\x03 \x01(\x0c\"/\n\rOneTimePreKey\x12\n\n\x02id\x18\x01 \x01(\r\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\"\xae\x01\n\x13InstallationPreKeys\x12\x17\n\x0finstallation_id\x18\x01 \x01(\x0c\x12\x18\n\x10signed_prekey_id\x18\x02 \x01(\r\x12\x15\n\rsigned_prekey\x18\x03 \x01(\x0c\x12\x19\n\x11protocol_versions\x18\x04 \x03(\r\x12\x32\n\x10one_time_prekeys\x18\x05 \x03(\x0b\x32\x18.parley.v1.OneTimePreKey\"\xa0\x01\n\x06\x42undle\x12\x0f\n\x07profile\x18\x01 \x01(\r\x12(\n\x08identity\x18\x02 \x01(\x0b\x32\x16.parley.v1.IdentityKey\x12\x35\n\rinstallations\x18\x03 \x03(\x0b\x32\x1e.parley.v1.InstallationPreKeys\x12\x11\n\ttimestamp\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"\xa9\x01\n\nX3DHHeader\x12\x32\n\x12initiator_identity\x18\x01 \x01(\x0b\x32\x16.parley.v1.IdentityKey\x12\x15\n\rephemeral_key\x18\x02 \x01(\x0c\x12\x18\n\x10signed_prekey_id\x18\x03 \x01(\r\x12\x1f\n\x12one_time_prekey_id\x18\x04 \x01(\rH\x00\x88\x01\x01\x42\x15\n\x13_one_time_prekey_id\"l\n\rRatchetHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x13\n\x0bratchet_key\x18\x02 \x01(\x0c\x12\x1d\n\x15previous_chain_length\x18\x03 \x01(\r\x12\x16\n\x0emessage_number\x18\x04 \x01(\r\"m\n\x0eRatchetMessage\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x12\n\nciphertext\x18\x02 \x01(\x0c\x12\x0b\n\x03mac\x18\x03 \x01(\x0c\x12*\n\x0bx3dh_header\x18\x04 \x01(\x0b\x32\x15.parley.v1.X3DHHeader\"\x83\x01\n\x0eNoBundleHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12/\n\x0fsender_identity\x18\x02 \x01(\x0b\x32\x16.parley.v1.IdentityKey\x12\x15\n\rephemeral_key\x18\x03 \x01(\x0c\x12\x18\n\x10recipient_dh_key\x18\x04 \x01(\x0c\"B\n\x0fNoBundleMessage\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x12\n\nciphertext\x18\x02 \x01(\x0c\x12\x0b\n\x03mac\x18\x03 \x01(\x0c\"\x9f\x01\n\x13InstallationMessage\x12!\n\x19recipient_installation_id\x18\x01 \x01(\x0c\x12,\n\x07ratchet\x18\x02 \x01(\x0b\x32\x19.parley.v1.RatchetMessageH\x00\x12/\n\tno_bundle\x18\x03 \x01(\x0b\x32\x1a.parley.v1.NoBundleMessageH\x00\x42\x06\n\x04\x62ody\"\x97\x01\n\x08\x45nvelope\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x1e\n\x16sender_installation_id\x18\x02 \x01(\x0c\x12\x30\n\x08messages\x18\x03 \x03(\x0b\x32\x1e.parley.v1.InstallationMessage\x12(\n\rsender_bundle\x18\x04 \x01(\x0b\x32\x11.parley.v1.Bundleb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14parley/v1/wire.proto\x12\tparley.v1\"M\n\x0bIdentityKey\x12\x13\n\x0bsigning_key\x18\x01 \x01(\x0c\x12\x0e\n\x06\x64h_key\x18\x02 \x01(\x0c\x12\x19\n\x11\x62inding_signature\x18\x03 \x01(\x0c\"/\n\rOneTimePreKey\x12\n\n\x02id\x18\x01 \x01(\r\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\"\xae\x01\n\x13InstallationPreKeys\x12\x17\n\x0finstallation_id\x18\x01 \x01(\x0c\x12\x18\n\x10signed_prekey_id\x18\x02 \x01(\r\x12\x15\n\rsigned_prekey\x18\x03 \x01(\x0c\x12\x19\n\x11protocol_versions\x18\x04 \x03(\r\x12\x32\n\x10one_time_prekeys\x18\x05 \x03(\x0b\x32\x18.parley.v1.OneTimePreKey\"\xa0\x01\n\x06\x42undle\x12\x0f\n\x07profile\x18\x01 \x01(\r\x12(\n\x08identity\x18\x02 \x01(\x0b\x32\x16.parley.v1.IdentityKey\x12\x35\n\rinstallations\x18\x03 \x03(\x0b\x32\x1e.parley.v1.InstallationPreKeys\x12\x11\n\ttimestamp\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"\xa9\x01\n\nX3DHHeader\x12\x32\n\x12initiator_identity\x18\x01 \x01(\x0b\x32\x16.parley.v1.IdentityKey\x12\x15\n\rephemeral_key\x18\x02 \x01(\x0c\x12\x18\n\x10signed_prekey_id\x18\x03 \x01(\r\x12\x1f\n\x12one_time_prekey_id\x18\x04 \x01(\rH\x00\x88\x01\x01\x42\x15\n\x13_one_time_prekey_id\"l\n\rRatchetHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x13\n\x0bratchet_key\x18\x02 \x01(\x0c\x12\x1d\n\x15previous_chain_length\x18\x03 \x01(\r\x12\x16\n\x0emessage_number\x18\x04 \x01(\r\"V\n\x0eRatchetMessage\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x12\n\nciphertext\x18\x02 \x01(\x0c\x12\x0b\n\x03mac\x18\x03 \x01(\x0c\x12\x13\n\x0bx3dh_header\x18\x04 \x01(\x0c\"\x83\x01\n\x0eNoBundleHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12/\n\x0fsender_identity\x18\x02 \x01(\x0b\x32\x16.parley.v1.IdentityKey\x12\x15\n\rephemeral_key\x18\x03 \x01(\x0c\x12\x18\n\x10recipient_dh_key\x18\x04 \x01(\x0c\"B\n\x0fNoBundleMessage\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x12\n\nciphertext\x18\x02 \x01(\x0c\x12\x0b\n\x03mac\x18\x03 \x01(\x0c\"\x9f\x01\n\x13InstallationMessage\x12!\n\x19recipient_installation_id\x18\x01 \x01(\x0c\x12,\n\x07ratchet\x18\x02 \x01(\x0b\x32\x19.parley.v1.RatchetMessageH\x00\x12/\n\tno_bundle\x18\x03 \x01(\x0b\x32\x1a.parley.v1.NoBundleMessageH\x00\x42\x06\n\x04\x62ody\"\x97\x01\n\x08\x45nvelope\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x1e\n\x16sender_installation_id\x18\x02 \x01(\x0c\x12\x30\n\x08messages\x18\x03 \x03(\x0b\x32\x1e.parley.v1.InstallationMessage\x12(\n\rsender_bundle\x18\x04 \x01(\x0b\x32\x11.parley.v1.Bundleb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,13 +44,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RATCHETHEADER']._serialized_start=675
   _globals['_RATCHETHEADER']._serialized_end=783
   _globals['_RATCHETMESSAGE']._serialized_start=785
-  _globals['_RATCHETMESSAGE']._serialized_end=894
-  _globals['_NOBUNDLEHEADER']._serialized_start=897
-  _globals['_NOBUNDLEHEADER']._serialized_end=1028
-  _globals['_NOBUNDLEMESSAGE']._serialized_start=1030
-  _globals['_NOBUNDLEMESSAGE']._serialized_end=1096
-  _globals['_INSTALLATIONMESSAGE']._serialized_start=1099
-  _globals['_INSTALLATIONMESSAGE']._serialized_end=1258
-  _globals['_ENVELOPE']._serialized_start=1261
-  _globals['_ENVELOPE']._serialized_end=1412
+  _globals['_RATCHETMESSAGE']._serialized_end=871
+  _globals['_NOBUNDLEHEADER']._serialized_start=874
+  _globals['_NOBUNDLEHEADER']._serialized_end=1005
+  _globals['_NOBUNDLEMESSAGE']._serialized_start=1007
+  _globals['_NOBUNDLEMESSAGE']._serialized_end=1073
+  _globals['_INSTALLATIONMESSAGE']._serialized_start=1076
+  _globals['_INSTALLATIONMESSAGE']._serialized_end=1235
+  _globals['_ENVELOPE']._serialized_start=1238
+  _globals['_ENVELOPE']._serialized_end=1389
 # @@protoc_insertion_point(module_scope)

@@ -85,8 +85,8 @@ class RatchetMessage(_message.Message):
     header: bytes
     ciphertext: bytes
     mac: bytes
-    x3dh_header: X3DHHeader
-    def __init__(self, header: _Optional[bytes] = ..., ciphertext: _Optional[bytes] = ..., mac: _Optional[bytes] = ..., x3dh_header: _Optional[_Union[X3DHHeader, _Mapping]] = ...) -> None: ...
+    x3dh_header: bytes
+    def __init__(self, header: _Optional[bytes] = ..., ciphertext: _Optional[bytes] = ..., mac: _Optional[bytes] = ..., x3dh_header: _Optional[bytes] = ...) -> None: ...
 
 class NoBundleHeader(_message.Message):
     __slots__ = ("version", "sender_identity", "ephemeral_key", "recipient_dh_key")
