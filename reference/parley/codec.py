@@ -46,12 +46,14 @@ _RatchetMessagePb = pb.RatchetMessage
 
 
 def _parse(cls, data: bytes, what: str, profile: Profile):
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise InvalidArgument(f"{what} must be bytes")
+    if type(data) is not bytes:
+        if not isinstance(data, bytearray | memoryview):
+            raise InvalidArgument(f"{what} must be bytes")
+        data = bytes(data)
     if len(data) > profile.max_message_size:
         raise MessageTooLarge(f"{what} of {len(data)} bytes is above the limit")
     try:
-        return cls.FromString(bytes(data))
+        return cls.FromString(data)
     except DecodeError:
         raise MalformedMessage(f"{what} does not decode") from None
 

@@ -261,10 +261,17 @@ def hmac_sha256_verify(key: bytes, data: bytes, tag: bytes) -> None:
 # -- AES-256-CBC --------------------------------------------------------------
 
 
+def _need_key_iv(key: bytes, iv: bytes) -> None:
+    # Lengths only: pyca/cryptography itself rejects a non-bytes key or IV.
+    if len(key) != AES_KEY_SIZE:
+        raise InvalidArgument(f"AES-256 key must be {AES_KEY_SIZE} bytes, got {len(key)}")
+    if len(iv) != AES_BLOCK_SIZE:
+        raise InvalidArgument(f"CBC IV must be {AES_BLOCK_SIZE} bytes, got {len(iv)}")
+
+
 def aes256_cbc_encrypt(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
     """AES-256-CBC with PKCS#7 padding."""
-    _need(key, AES_KEY_SIZE, "AES-256 key")
-    _need(iv, AES_BLOCK_SIZE, "CBC IV")
+    _need_key_iv(key, iv)
     padder = padding.PKCS7(128).padder()
     padded = padder.update(plaintext) + padder.finalize()
     enc = Cipher(algorithms.AES256(key), modes.CBC(iv)).encryptor()
@@ -273,8 +280,7 @@ def aes256_cbc_encrypt(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
 
 def aes256_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
     """Inverse of :func:`aes256_cbc_encrypt`; raise InvalidPadding on bad padding."""
-    _need(key, AES_KEY_SIZE, "AES-256 key")
-    _need(iv, AES_BLOCK_SIZE, "CBC IV")
+    _need_key_iv(key, iv)
     if not ciphertext or len(ciphertext) % AES_BLOCK_SIZE:
         raise MalformedMessage("ciphertext length must be a non-zero multiple of 16")
     dec = Cipher(algorithms.AES256(key), modes.CBC(iv)).decryptor()

@@ -23,9 +23,9 @@ from .codec import (
     encode_x3dh_header,
 )
 from .errors import (
+    InvalidArgument,
     MalformedMessage,
     ReplayedInitialMessage,
-    SessionStateError,
     UnknownPreKey,
 )
 from .keys import IdentityKey, IdentityKeyPair, InstallationKeys, check_installation_id
@@ -230,8 +230,8 @@ class Session:
 
     def encrypt(self, plaintext: bytes) -> bytes:
         """Encrypt one message: the encoded RatchetMessage to send."""
-        if not isinstance(plaintext, bytes):
-            raise SessionStateError("plaintext must be bytes")
+        if type(plaintext) is not bytes:
+            raise InvalidArgument("plaintext must be bytes")
         if self.pending_x3dh is None:
             header, ciphertext, mac = self.ratchet.encrypt(plaintext)
             return encode_ratchet_message(header, ciphertext, mac)
