@@ -20,6 +20,7 @@ from .errors import (
     InvalidArgument,
     InvalidKey,
     InvalidSignature,
+    MalformedMessage,
     UnknownInstallation,
     UnsupportedProfile,
 )
@@ -150,10 +151,10 @@ class Bundle:
         if self.profile != profile.id:
             raise UnsupportedProfile(f"bundle of profile {self.profile}, expected {profile.id}")
         if len(self.installations) > profile.max_installations_per_bundle:
-            raise InvalidArgument("too many installations in the bundle")
+            raise MalformedMessage("too many installations in the bundle")
         for entry in self.installations:
             if len(entry.one_time_prekeys) > profile.max_one_time_prekeys_per_installation:
-                raise InvalidArgument("too many one-time prekeys in a bundle entry")
+                raise MalformedMessage("too many one-time prekeys in a bundle entry")
         self.identity.verify(profile)
         try:
             ed25519_verify(self.identity.signing_key, self.signed_bytes(profile), self.signature)
