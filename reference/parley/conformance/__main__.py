@@ -1,0 +1,153 @@
+"""The conformance runner: ``python -m parley.conformance --help``.
+
+Examples::
+
+    python -m parley.conformance                      # the reference, over gRPC
+    python -m parley.conformance --direct             # the reference, in process
+    python -m parley.conformance --target host:9000   # a driver already running
+    python -m parley.conformance --command "./my-driver --port {port}"
+    python -m parley.conformance --command "..." --peer-command "..."   # pairwise interop
+
+Prints one line per case (PASS / FAIL / XFAIL / SKIP, tcId, requirement IDs),
+then ``conformance: N passed, N failed, N skipped``; writes
+``report.json`` and ``junit.xml`` into ``--report-dir``. The exit status is 1
+if a case failed that the known-failures file does not list, or if a listed
+case passed (the list is stale), 2 if the driver could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .drivers import DirectDriver, DriverFailure, GrpcDriver, spawn_driver
+from .report import console_line, summary_line, write_json, write_junit
+from .runner import default_vector_dir, load_vectors, run_suite
+
+KNOWN_FAILURES_DIR = Path(__file__).parent / "known_failures"
+
+
+def read_known_failures(path: Path | None) -> set[str]:
+    if path is None:
+        return set()
+    ids = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            ids.add(line)
+    return ids
+
+
+def _connect(target: str | None, command: str | None, direct: bool):
+    if direct:
+        return DirectDriver()
+    if target:
+        driver = GrpcDriver(target)
+        driver.wait_ready()
+        return driver
+    return spawn_driver(command) if command else spawn_driver()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m parley.conformance",
+        description="Run Parley's test vectors against an implementation's driver.",
+    )
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--target", help="host:port of a running driver")
+    how.add_argument("--command", help="command that serves a driver on 127.0.0.1:{port}")
+    how.add_argument("--direct", action="store_true", help="the reference, in process (no gRPC)")
+    peer = parser.add_mutually_exclusive_group()
+    peer.add_argument("--peer-target", help="pairwise interop: host:port of a second driver")
+    peer.add_argument("--peer-command", help="pairwise interop: command of a second driver")
+    parser.add_argument("--vectors", type=Path, default=default_vector_dir())
+    parser.add_argument("--known-failures", type=Path, help="file of tcIds expected to fail")
+    parser.add_argument("--report-dir", type=Path, default=Path("build/conformance"))
+    parser.add_argument(
+        "--select", action="append", help="only cases whose tcId contains this text (repeatable)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print failures only")
+    args = parser.parse_args(argv)
+
+    known = read_known_failures(args.known_failures)
+    vectors = load_vectors(args.vectors)
+    if not vectors:
+        print(f"no vectors in {args.vectors}", file=sys.stderr)
+        return 2
+    drivers = []
+    try:
+        try:
+            primary = _connect(args.target, args.command, args.direct)
+            drivers.append(primary)
+            pairwise = bool(args.peer_target or args.peer_command)
+            if pairwise:
+                second = _connect(args.peer_target, args.peer_command, False)
+                drivers.append(second)
+        except DriverFailure as exc:
+            print(f"conformance: cannot reach the driver: {exc}", file=sys.stderr)
+            return 2
+        from ..driver.v1 import driver_pb2 as d
+
+        names = []
+        profiles: set[int] | None = None
+        versions: set[int] | None = None
+        for driver in drivers:
+            caps = driver.call("GetCapabilities", d.GetCapabilitiesRequest())
+            names.append(caps.implementation or driver.name)
+            # pairwise: only what both drivers offer
+            profiles = set(caps.profiles) if profiles is None else profiles & set(caps.profiles)
+            versions = (
+                set(caps.protocol_versions)
+                if versions is None
+                else versions & set(caps.protocol_versions)
+            )
+            print(
+                f"driver {driver.name}: {caps.implementation} "
+                f"(profiles {list(caps.profiles)}, versions {list(caps.protocol_versions)})"
+            )
+        implementation = " x ".join(names)
+
+        def show(result):
+            if result.status == "fail" and result.tc_id in known:
+                result.known = True
+            if not args.quiet or (result.status == "fail" and not result.known):
+                print(console_line(result), flush=True)
+
+        start = time.perf_counter()
+        pair = {"a": drivers[0], "b": drivers[-1]}
+        results = run_suite(
+            vectors,
+            pair,
+            select=args.select,
+            pairwise=len(drivers) > 1,
+            on_result=show,
+            capabilities=(profiles, versions),
+        )
+        seconds = time.perf_counter() - start
+    finally:
+        for driver in drivers:
+            driver.close()
+
+    unexpected = [r for r in results if r.status == "fail" and not r.known]
+    failed_ids = {r.tc_id for r in results if r.status == "fail"}
+    ran_ids = {r.tc_id for r in results}
+    stale = sorted((known & ran_ids) - failed_ids)
+    for tc in stale:
+        print(f"UNEXPECTED PASS {tc}: listed in {args.known_failures}, remove it")
+    write_json(
+        args.report_dir / "report.json",
+        implementation,
+        results,
+        {"seconds": round(seconds, 3), "pairwise": len(drivers) > 1, "stale": stale},
+    )
+    write_junit(args.report_dir / "junit.xml", implementation, results)
+    print(f"reports: {args.report_dir / 'report.json'}, {args.report_dir / 'junit.xml'}")
+    print(f"({len(results)} cases in {seconds:.1f} s; {len(unexpected)} unexpected failure(s))")
+    print(summary_line(results))
+    return 1 if unexpected or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

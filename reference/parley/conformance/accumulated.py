@@ -1,0 +1,168 @@
+"""Accumulated vectors: a long random conversation, committed as one hash.
+
+In the manner of C2SP's CCTV: the vector holds a seed, a step count and the
+SHA-256 of everything the run produced. The walk below is part of the
+runner, so an implementation under test only answers driver calls; it never
+reimplements the walk.
+
+The walk (every choice drawn from ``DeterministicRandom(seed)``):
+
+1. Two parties, Alice and Bob, get identity, installation and prekey keys
+   (Bob: one signed prekey and one one-time prekey). Bob signs a bundle at
+   ``NOW``; Alice starts a session with it and the one-time prekey.
+2. Each of ``steps`` steps draws ``r = u32 % 100``:
+
+   * ``r < 40``: a party sends a random plaintext of ``u32 % 48`` bytes
+     (Bob only once he has a session; otherwise Alice). The message joins the
+     in-flight list.
+   * ``r < 85``: a random in-flight message is delivered (out of order) and
+     leaves the list.
+   * ``r < 92``: a random in-flight message is delivered but stays in flight
+     (a duplicate, later delivered again).
+   * ``r < 96``: a random in-flight message is delivered with the first bit
+     of its MAC flipped, and stays in flight.
+   * otherwise: a random in-flight message is lost.
+
+   Delivery to Bob before he has a session is Respond, afterwards Decrypt;
+   each delivery supplies a fresh ratchet private key from the stream.
+
+Every operation's outcome (message bytes, plaintext, or the refusal's error
+code) is fed, length-prefixed, into SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections import Counter
+
+from ..driver.v1 import driver_pb2 as d
+from ..primitives import DeterministicRandom
+from ..v1 import wire_pb2
+from .drivers import Refused
+from .scenario import installation_request, to_hex
+
+__all__ = ["NOW", "run_accumulated"]
+
+NOW = 1_767_225_600
+
+
+def _flip_mac(message: bytes) -> bytes:
+    decoded = wire_pb2.RatchetMessage.FromString(message)
+    mac = bytearray(decoded.mac)
+    mac[0] ^= 0x80
+    decoded.mac = bytes(mac)
+    return decoded.SerializeToString()
+
+
+def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
+    """Run the walk; return (SHA-256 hex of all outcomes, counts of each outcome)."""
+    rng = DeterministicRandom(seed)
+    key = lambda: rng.random_bytes(32)  # noqa: E731
+    u32 = lambda: struct.unpack(">I", rng.random_bytes(4))[0]  # noqa: E731
+    digest = hashlib.sha256()
+    counts: Counter = Counter()
+
+    def absorb(tag: bytes, data: bytes) -> None:
+        digest.update(tag + struct.pack(">I", len(data)) + data)
+
+    a, b = drivers.get("a"), drivers.get("b") or drivers["a"]
+    parties = {}
+    for name, driver in (("alice", a), ("bob", b)):
+        party = {
+            "signingPrivateKey": to_hex(key()),
+            "dhPrivateKey": to_hex(key()),
+            "installationId": to_hex(rng.random_bytes(16)),
+            "signedPreKeys": [{"id": 1, "privateKey": to_hex(key()), "createdAt": NOW}],
+            "oneTimePreKeys": [{"id": 2, "privateKey": to_hex(key())}],
+        }
+        response = driver.call("CreateInstallation", installation_request(party))
+        parties[name] = (
+            driver,
+            response.installation_handle,
+            bytes.fromhex(party["installationId"]),
+        )
+        absorb(b"I", response.identity)
+    bob_driver, bob_inst, bob_id = parties["bob"]
+    alice_driver, alice_inst, alice_id = parties["alice"]
+    bundle = bob_driver.call(
+        "CreateBundle", d.CreateBundleRequest(installation_handles=[bob_inst], now=NOW)
+    ).bundle
+    absorb(b"B", bundle)
+    alice_session = alice_driver.call(
+        "Initiate",
+        d.InitiateRequest(
+            installation_handle=alice_inst,
+            bundle=bundle,
+            remote_installation_id=bob_id,
+            now=NOW,
+            one_time_prekey_id=2,
+            ephemeral_private_key=key(),
+            ratchet_private_key=key(),
+        ),
+    ).session_handle
+    sessions: dict[str, int | None] = {"alice": alice_session, "bob": None}
+    drivers_of = {"alice": alice_driver, "bob": bob_driver}
+    in_flight: list[tuple[str, bytes]] = []
+
+    def deliver(recipient: str, message: bytes) -> None:
+        driver = drivers_of[recipient]
+        ratchet_key = key()
+        try:
+            if recipient == "bob" and sessions["bob"] is None:
+                response = driver.call(
+                    "Respond",
+                    d.RespondRequest(
+                        installation_handle=bob_inst,
+                        message=message,
+                        remote_installation_id=alice_id,
+                        ratchet_private_key=ratchet_key,
+                    ),
+                )
+                sessions["bob"] = response.session_handle
+            else:
+                response = driver.call(
+                    "Decrypt",
+                    d.DecryptRequest(
+                        session_handle=sessions[recipient],
+                        message=message,
+                        ratchet_private_key=ratchet_key,
+                    ),
+                )
+        except Refused as exc:
+            counts[exc.code] += 1
+            absorb(b"X", exc.code.encode())
+            return
+        counts["decrypted"] += 1
+        absorb(b"P", response.plaintext)
+
+    for _ in range(steps):
+        r = u32() % 100
+        if r < 40 or not in_flight:
+            sender = "alice" if sessions["bob"] is None or u32() % 2 == 0 else "bob"
+            plaintext = rng.random_bytes(u32() % 48)
+            message = (
+                drivers_of[sender]
+                .call(
+                    "Encrypt",
+                    d.EncryptRequest(session_handle=sessions[sender], plaintext=plaintext),
+                )
+                .message
+            )
+            counts["encrypted"] += 1
+            absorb(b"E", message)
+            in_flight.append(("bob" if sender == "alice" else "alice", message))
+            continue
+        index = u32() % len(in_flight)
+        recipient, message = in_flight[index]
+        if r < 85:
+            del in_flight[index]
+            deliver(recipient, message)
+        elif r < 92:
+            deliver(recipient, message)
+        elif r < 96:
+            deliver(recipient, _flip_mac(message))
+        else:
+            del in_flight[index]
+            counts["lost"] += 1
+    return digest.hexdigest(), dict(sorted(counts.items()))
