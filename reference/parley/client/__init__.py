@@ -1,0 +1,97 @@
+"""The Parley library for bots and apps: accounts, contacts, an encrypted store,
+transports (on top of the sans-IO core in :mod:`parley`).
+
+A few lines give forward-secret 1:1 messaging that survives restarts,
+several devices and missing bundles::
+
+    from parley.client import Account, MailboxTransport
+
+    alice = Account.create("alice.db", "alice's passphrase")
+    bob = Account.create("bob.db", "bob's passphrase")
+    mailbox = MailboxTransport("/tmp/parley-mailbox")
+    for account in (alice, bob):
+        mailbox.register(account.account_id, account.installation_id)
+    contact, _ = alice.add_contact(bob.contact_code(), name="bob")
+    mailbox.deliver(alice.send(contact, b"hello Bob"), account=contact.account)
+    for item in mailbox.fetch(bob.installation_id):
+        print(bob.receive(item.data))          # [..., MessageReceived(...)]
+        mailbox.ack(bob.installation_id, item.handle)
+"""
+
+from .account import Account, Contact, HistoryEntry, Installation
+from .contact_code import (
+    decode_contact_code,
+    encode_contact_code,
+    qr_terminal,
+    read_qr_image,
+    write_qr_png,
+    write_qr_svg,
+)
+from .errors import (
+    AccountExists,
+    CannotSend,
+    ClientError,
+    InvalidContactCode,
+    InvalidLinkPayload,
+    NoAccount,
+    QRCodeUnreadable,
+    StoreCorrupt,
+    StoreError,
+    StoreVersionTooNew,
+    TransportError,
+    UnknownContact,
+    WrongPassphrase,
+)
+from .events import (
+    BundleRejected,
+    BundleUpdated,
+    Event,
+    InstallationAdded,
+    InstallationChanged,
+    MessageReceived,
+    MessageSynced,
+    SessionReset,
+    UndecryptableMessage,
+)
+from .store import Store
+from .transport import Delivery, MailboxTransport, MemoryTransport, Transport
+
+__all__ = [
+    "Account",
+    "AccountExists",
+    "BundleRejected",
+    "BundleUpdated",
+    "CannotSend",
+    "ClientError",
+    "Contact",
+    "Delivery",
+    "Event",
+    "HistoryEntry",
+    "Installation",
+    "InstallationAdded",
+    "InstallationChanged",
+    "InvalidContactCode",
+    "InvalidLinkPayload",
+    "MailboxTransport",
+    "MemoryTransport",
+    "MessageReceived",
+    "MessageSynced",
+    "NoAccount",
+    "QRCodeUnreadable",
+    "SessionReset",
+    "Store",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreVersionTooNew",
+    "Transport",
+    "TransportError",
+    "UndecryptableMessage",
+    "UnknownContact",
+    "WrongPassphrase",
+    "decode_contact_code",
+    "encode_contact_code",
+    "qr_terminal",
+    "read_qr_image",
+    "write_qr_png",
+    "write_qr_svg",
+]

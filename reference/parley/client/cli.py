@@ -1,0 +1,506 @@
+"""``parley``: the command-line client (one installation per home folder).
+
+Each home folder (``--home``, or ``PARLEY_HOME``, default ``~/.parley``)
+holds one installation: ``parley.db``, an SQLCipher file under your
+passphrase, and ``config.json`` (the mailbox folder; nothing secret).
+Installations on one machine talk through a shared mailbox folder
+(``--mailbox``, or ``PARLEY_MAILBOX``; chosen at ``init``).
+
+The passphrase comes from ``PARLEY_PASSPHRASE`` or is asked for.
+``PARLEY_NOW`` (seconds since the Unix epoch) fixes the clock, for tests
+and demonstrations only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from ..errors import ParleyError
+from .account import Account
+from .contact_code import (
+    encode_contact_code,
+    qr_terminal,
+    read_qr_image,
+    write_qr_png,
+    write_qr_svg,
+)
+from .errors import AccountExists, ClientError, NoAccount
+from .events import (
+    BundleRejected,
+    BundleUpdated,
+    Event,
+    InstallationAdded,
+    InstallationChanged,
+    MessageReceived,
+    MessageSynced,
+    SessionReset,
+    UndecryptableMessage,
+)
+from .transport import MailboxTransport
+
+DB_NAME = "parley.db"
+CONFIG_NAME = "config.json"
+
+
+class UsageError(ClientError):
+    code = "USAGE"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage block
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# -- plumbing ----------------------------------------------------------------------
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return Path(args.home or os.environ.get("PARLEY_HOME") or Path.home() / ".parley")
+
+
+def _clock():
+    fixed = os.environ.get("PARLEY_NOW")
+    if fixed:
+        try:
+            value = int(fixed)
+        except ValueError:
+            raise UsageError("PARLEY_NOW must be a whole number of seconds") from None
+        return lambda: value
+    return lambda: int(time.time())
+
+
+def _passphrase(confirm: bool = False) -> str:
+    value = os.environ.get("PARLEY_PASSPHRASE")
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise UsageError("no passphrase: set PARLEY_PASSPHRASE or run in a terminal")
+    value = getpass.getpass("Passphrase: ")
+    if confirm and getpass.getpass("Passphrase again: ") != value:
+        raise UsageError("the passphrases differ")
+    if not value:
+        raise UsageError("the passphrase must not be empty")
+    return value
+
+
+def _mailbox(args: argparse.Namespace, home: Path) -> MailboxTransport:
+    chosen = args.mailbox or os.environ.get("PARLEY_MAILBOX")
+    if not chosen:
+        try:
+            chosen = json.loads((home / CONFIG_NAME).read_text())["mailbox"]
+        except (OSError, ValueError, KeyError):
+            chosen = str(Path.home() / ".parley-mailbox")
+    return MailboxTransport(chosen)
+
+
+def _save_config(args: argparse.Namespace, home: Path) -> MailboxTransport:
+    mailbox = _mailbox(args, home)
+    (home / CONFIG_NAME).write_text(json.dumps({"mailbox": str(mailbox.root.resolve())}) + "\n")
+    return mailbox
+
+
+def _open(args: argparse.Namespace) -> tuple[Account, MailboxTransport]:
+    home = _home(args)
+    if not (home / DB_NAME).exists():
+        raise NoAccount(f"no account in {home} (run 'parley init' first)")
+    account = Account.open(home / DB_NAME, _passphrase(), clock=_clock())
+    mailbox = _mailbox(args, home)
+    mailbox.register(account.account_id, account.installation_id)
+    return account, mailbox
+
+
+def _new_home(args: argparse.Namespace) -> Path:
+    home = _home(args)
+    if (home / DB_NAME).exists():
+        raise AccountExists(f"an account already exists in {home}")
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return home
+
+
+def short(value: bytes) -> str:
+    return value.hex()[:8]
+
+
+def _who(account: Account, key: bytes | None) -> str:
+    if key is None:
+        return "an unknown sender"
+    if key == account.account_id:
+        return "you"
+    try:
+        return account.contact(key).label
+    except ClientError:
+        return key.hex()[:16]
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def describe(account: Account, event: Event) -> str:
+    """One line for an event."""
+    match event:
+        case MessageReceived():
+            mark = "" if event.forward_secret else "  [NOT forward secret]"
+            mark += "  (again)" if event.redelivered else ""
+            who = _who(account, event.sender)
+            return (
+                f"{who}: {_text(event.plaintext)}{mark}  (installation {short(event.installation)})"
+            )
+        case MessageSynced():
+            return (
+                f"you -> {_who(account, event.peer)}: {_text(event.plaintext)}"
+                f"  (sent from your installation {short(event.installation)})"
+            )
+        case InstallationAdded():
+            return (
+                f"+ new installation {short(event.installation)} of {_who(account, event.account)}"
+            )
+        case InstallationChanged():
+            return (
+                f"~ installation {short(event.installation)} of "
+                f"{_who(account, event.account)} has new prekeys"
+            )
+        case BundleUpdated():
+            return f"  bundle of {_who(account, event.account)} updated"
+        case BundleRejected():
+            return f"! a bundle of {_who(account, event.account)} was not used: {event.reason}"
+        case UndecryptableMessage():
+            tail = "; started a new session (reset)" if event.reset_envelope else ""
+            where = f" ({short(event.installation)})" if event.installation else ""
+            return (
+                f"! could not decrypt a message from {_who(account, event.sender)}{where}: "
+                f"{event.reason}{tail}"
+            )
+        case SessionReset():
+            return (
+                f"~ {_who(account, event.account)} ({short(event.installation)}) "
+                "started a new session"
+            )
+    return repr(event)  # pragma: no cover
+
+
+def _reply_envelopes(event: Event) -> tuple[bytes, bytes] | None:
+    if isinstance(event, UndecryptableMessage) and event.reset_envelope and event.sender:
+        return event.reset_envelope, event.sender
+    if isinstance(event, SessionReset) and event.reply_envelope:
+        return event.reply_envelope, event.account
+    return None
+
+
+def _process(account: Account, mailbox: MailboxTransport, quiet_bundles: bool = True) -> int:
+    """Receive everything waiting; print it; return the number of messages."""
+    count = 0
+    for item in mailbox.fetch(account.installation_id):
+        events = account.receive(item.data)
+        for event in events:
+            if quiet_bundles and isinstance(event, BundleUpdated):
+                continue
+            print(describe(account, event), flush=True)
+            reply = _reply_envelopes(event)
+            if reply is not None:
+                mailbox.deliver(reply[0], account=reply[1])
+            if isinstance(event, MessageReceived | MessageSynced):
+                count += 1
+        mailbox.ack(account.installation_id, item.handle)  # only after receive committed
+    return count
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    home = _new_home(args)
+    account = Account.create(home / DB_NAME, _passphrase(confirm=True), clock=_clock())
+    with account:
+        mailbox = _save_config(args, home)
+        mailbox.register(account.account_id, account.installation_id)
+        print(f"account      {account.fingerprint}")
+        print(f"installation {account.installation_id.hex()}")
+        print(f"home         {home}")
+    return 0
+
+
+def cmd_code(args: argparse.Namespace) -> int:
+    account, _ = _open(args)
+    with account:
+        code = account.contact_code()
+    if args.png:
+        write_qr_png(code, args.png, scale=args.scale)
+        print(f"QR code written to {args.png}")
+    if args.svg:
+        write_qr_svg(code, args.svg, scale=args.scale)
+        print(f"QR code written to {args.svg}")
+    if args.qr:
+        print(qr_terminal(code))
+    if not (args.png or args.svg or args.qr) or args.text:
+        print(code)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    source = args.code
+    code = source
+    if not source.strip().lower().startswith("parley1:"):
+        if not Path(source).is_file():
+            raise UsageError("give a contact code (parley1:...) or the path of a QR image")
+        code = read_qr_image(source)
+    account, _ = _open(args)
+    with account:
+        contact, _events = account.add_contact(code, args.name)
+        print(f"added {contact.label} ({contact.fingerprint[:16]})")
+        if not contact.installations:
+            print(
+                "  its bundle is too old: the first message will NOT be forward secret, "
+                "until it replies"
+            )
+        else:
+            print(f"  installations: {', '.join(short(i) for i in contact.installations)}")
+    return 0
+
+
+def cmd_contacts(args: argparse.Namespace) -> int:
+    account, _ = _open(args)
+    with account:
+        for contact in account.contacts():
+            print(
+                f"{contact.label:20} {contact.fingerprint[:16]}  "
+                f"installations: {len(contact.installations)}"
+            )
+    return 0
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    text = " ".join(args.message)
+    if text == "-":
+        text = sys.stdin.read()
+    account, mailbox = _open(args)
+    with account:
+        contact = account.contact(args.contact)
+        envelope = account.send(contact, text.encode())
+        targets = mailbox.deliver(envelope, account=contact.account)
+        plural = "" if len(targets) == 1 else "s"
+        print(f"sent to {contact.label} ({len(targets)} installation{plural})")
+    return 0
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    account, mailbox = _open(args)
+    with account:
+        count = _process(account, mailbox, quiet_bundles=not args.verbose)
+        if count == 0 and not args.quiet:
+            print("no new messages")
+    return 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    account, mailbox = _open(args)
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    total = 0
+    with account:
+        print(f"listening as installation {short(account.installation_id)} (Ctrl-C to stop)")
+        while True:
+            total += _process(account, mailbox, quiet_bundles=not args.verbose)
+            if args.count and total >= args.count:
+                return 0
+            if deadline is not None and time.monotonic() > deadline:
+                return 0
+            time.sleep(args.interval)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    account, _ = _open(args)
+    with account:
+        for entry in account.history(args.contact, limit=args.limit):
+            arrow = "->" if entry.direction == "out" else "<-"
+            who = _who(account, entry.account)
+            mark = "" if entry.forward_secret else "  [NOT forward secret]"
+            stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(entry.at))
+            print(f"{stamp} {arrow} {who}: {_text(entry.body)}{mark}")
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    if args.action == "link":
+        return _link(args, restore=False)
+    account, _ = _open(args)
+    with account:
+        if args.action == "list":
+            for inst in account.installations():
+                mark = "this installation" if inst.current else ""
+                print(f"{inst.installation_id.hex()}  {mark}")
+            return 0
+        # add: export a link payload for a new installation of this account
+        if not args.out:
+            raise UsageError("devices add needs --out FILE")
+        _write_secret(Path(args.out), account.export_link())
+        print(f"link payload written to {args.out}")
+        print(
+            "  it holds this account's PRIVATE identity key: carry it to the new device "
+            "over a trusted channel only, then delete it"
+        )
+        print(f"  on the new device: parley --home NEWHOME devices link {args.out}")
+    return 0
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _link(args: argparse.Namespace, restore: bool) -> int:
+    if not args.file:
+        raise UsageError("give the payload file")
+    payload = Path(args.file).read_bytes()
+    home = _new_home(args)
+    account = Account.from_link(home / DB_NAME, _passphrase(confirm=True), payload, clock=_clock())
+    with account:
+        mailbox = _save_config(args, home)
+        mailbox.register(account.account_id, account.installation_id)
+        hello = account.announce()
+        if hello is not None:
+            mailbox.deliver(hello, account=account.account_id)
+        verb = "restored" if restore else "linked"
+        print(f"{verb} installation {account.installation_id.hex()} of {account.fingerprint}")
+        print(f"  contacts: {len(account.contacts())}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    account, _ = _open(args)
+    with account:
+        _write_secret(Path(args.out), account.export_link(restore=True))
+    print(f"backup written to {args.out} (it holds the PRIVATE identity key: keep it safe)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    return _link(args, restore=True)
+
+
+def cmd_export_bundle(args: argparse.Namespace) -> int:
+    account, _ = _open(args)
+    with account:
+        bundle = account.bundle()
+    if args.out:
+        Path(args.out).write_bytes(bundle.to_bytes())
+        print(f"bundle ({len(bundle.to_bytes())} bytes, parley.v1.Bundle) written to {args.out}")
+    else:
+        print(encode_contact_code(bundle) if args.code else bundle.to_bytes().hex())
+    return 0
+
+
+# -- the parser --------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="parley",
+        description="Forward-secret 1:1 messages with no server (Parley).",
+        epilog=(
+            "environment: PARLEY_HOME (home folder), PARLEY_MAILBOX (mailbox folder), "
+            "PARLEY_PASSPHRASE (else asked), PARLEY_NOW (fixed clock, tests only)"
+        ),
+    )
+    parser.add_argument("--home", help="this installation's folder (default ~/.parley)")
+    parser.add_argument("--mailbox", help="the mailbox folder shared on this machine")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("init", help="create an account and its first installation")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("code", help="show this account's contact code (text, QR)")
+    p.add_argument("--qr", action="store_true", help="draw the QR code in the terminal")
+    p.add_argument("--png", metavar="FILE", help="write the QR code as a PNG image")
+    p.add_argument("--svg", metavar="FILE", help="write the QR code as an SVG image")
+    p.add_argument("--text", action="store_true", help="also print the text code")
+    p.add_argument("--scale", type=int, default=4, help="pixels per QR module (default 4)")
+    p.set_defaults(func=cmd_code)
+
+    p = sub.add_parser("add", help="add a contact from its code or a QR image")
+    p.add_argument("code", help="a contact code (parley1:...) or a QR image file")
+    p.add_argument("--name", help="what to call the contact")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("contacts", help="list contacts")
+    p.set_defaults(func=cmd_contacts)
+
+    p = sub.add_parser("send", help="send a message ('-' reads it from stdin)")
+    p.add_argument("contact", help="a contact's name or fingerprint")
+    p.add_argument("message", nargs="+", help="the message text")
+    p.set_defaults(func=cmd_send)
+
+    for name, func, text in (
+        ("inbox", cmd_inbox, "receive and show waiting messages, then exit"),
+        ("listen", cmd_listen, "receive and show messages as they come"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("-v", "--verbose", action="store_true", help="show bundle updates too")
+        if name == "inbox":
+            p.add_argument("-q", "--quiet", action="store_true", help="no 'no new messages'")
+        else:
+            p.add_argument("--interval", type=float, default=0.2, help="seconds between checks")
+            p.add_argument("--timeout", type=float, help="stop after this many seconds")
+            p.add_argument("--count", type=int, help="stop after this many messages")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("history", help="show stored messages")
+    p.add_argument("contact", nargs="?", help="only this contact")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser(
+        "devices",
+        help="this account's installations: list, add (export a link), link (import it)",
+        description=(
+            "list: the installations this one knows. add --out FILE: write a link payload "
+            "for a new installation. link FILE: create this home's installation from a "
+            "payload. The payload holds the PRIVATE identity key: carry it over a trusted "
+            "channel only."
+        ),
+    )
+    p.add_argument("action", choices=["list", "add", "link"])
+    p.add_argument("file", nargs="?", help="link: the payload file")
+    p.add_argument("--out", help="add: where to write the payload")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("backup", help="write a backup to restore this installation elsewhere")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore an installation from a backup into --home")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("export-bundle", help="write this account's signed bundle")
+    p.add_argument("--out", help="file for the bundle bytes (default: hex on stdout)")
+    p.add_argument("--code", action="store_true", help="print it as a contact code")
+    p.set_defaults(func=cmd_export_bundle)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ParleyError as exc:
+        print(f"parley: error: {exc.message} [{exc.code}]", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"parley: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Contact codes: a bundle as text and as a QR code.
+
+    code = "parley1:" || base32(0x01 || bundle || checksum)
+
+where ``bundle`` is the bundle's protobuf encoding (parley.v1.Bundle),
+``checksum`` the first 4 bytes of SHA-256 of the bytes before it, and base32
+is RFC 4648 without padding, written in lower case. Reading ignores case and
+whitespace. The version byte (0x01) names this layout; the checksum catches
+typing and scanning errors (the bundle's own signature catches the rest).
+
+The QR code holds the same code in upper case, so that it fits QR's compact
+alphanumeric mode (every base32 character and ':' are in its alphabet): a
+one-installation code fits QR version 16 at error level M, where the
+lower-case text in byte mode needs version 20.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import io
+import re
+from pathlib import Path
+
+from ..bundle import Bundle
+from ..codec import decode_bundle
+from ..errors import RemoteError
+from .errors import InvalidContactCode, QRCodeUnreadable
+
+__all__ = [
+    "CONTACT_CODE_PREFIX",
+    "CONTACT_CODE_VERSION",
+    "contact_code_qr",
+    "decode_contact_code",
+    "encode_contact_code",
+    "qr_terminal",
+    "read_qr_image",
+    "write_qr_png",
+    "write_qr_svg",
+]
+
+CONTACT_CODE_PREFIX = "parley1:"
+CONTACT_CODE_VERSION = 0x01
+_CHECKSUM_SIZE = 4
+_BASE32 = re.compile(r"[a-z2-7]+")
+_MAX_CODE_CHARS = 16384
+
+
+def _checksum(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()[:_CHECKSUM_SIZE]
+
+
+def encode_contact_code(bundle: Bundle | bytes) -> str:
+    """The contact code of a bundle (or of a bundle's encoded bytes)."""
+    raw = bundle if isinstance(bundle, bytes) else bundle.to_bytes()
+    body = bytes([CONTACT_CODE_VERSION]) + raw
+    text = base64.b32encode(body + _checksum(body)).decode("ascii").rstrip("=").lower()
+    return CONTACT_CODE_PREFIX + text
+
+
+def decode_contact_code(code: str) -> Bundle:
+    """The bundle in a contact code: structure and checksum only.
+
+    The caller still verifies the bundle (signature, age) with
+    :meth:`Bundle.verify`. Raises InvalidContactCode.
+    """
+    if not isinstance(code, str):
+        raise InvalidContactCode("a contact code is text")
+    text = "".join(code.split()).lower()
+    if len(text) > _MAX_CODE_CHARS:
+        raise InvalidContactCode("contact code is too long")
+    if not text.startswith(CONTACT_CODE_PREFIX):
+        raise InvalidContactCode(f"a contact code starts with {CONTACT_CODE_PREFIX!r}")
+    text = text[len(CONTACT_CODE_PREFIX) :]
+    if not _BASE32.fullmatch(text):
+        raise InvalidContactCode("a contact code uses the letters a-z and digits 2-7 only")
+    try:
+        data = base64.b32decode(text.upper() + "=" * (-len(text) % 8))
+    except (binascii.Error, ValueError):
+        raise InvalidContactCode("contact code has an impossible length") from None
+    if len(data) < 1 + _CHECKSUM_SIZE + 1:
+        raise InvalidContactCode("contact code is too short")
+    body, checksum = data[:-_CHECKSUM_SIZE], data[-_CHECKSUM_SIZE:]
+    if not hmac.compare_digest(checksum, _checksum(body)):
+        raise InvalidContactCode("contact code checksum does not match (typing or scanning error)")
+    if body[0] != CONTACT_CODE_VERSION:
+        raise InvalidContactCode(f"contact code version {body[0]} is not supported")
+    try:
+        return decode_bundle(body[1:])
+    except RemoteError as exc:
+        raise InvalidContactCode(f"contact code holds no valid bundle: {exc.message}") from None
+
+
+# -- QR codes --------------------------------------------------------------
+
+
+def contact_code_qr(code: str):
+    """A segno QR code of ``code`` (upper case, alphanumeric mode, error level M)."""
+    import segno
+
+    decode_contact_code(code)  # never draw a code that would not read back
+    return segno.make_qr(code.upper(), error="m", mode="alphanumeric", boost_error=False)
+
+
+def write_qr_png(code: str, path: str | Path, scale: int = 4) -> None:
+    contact_code_qr(code).save(str(path), kind="png", scale=scale, border=4)
+
+
+def write_qr_svg(code: str, path: str | Path, scale: int = 4) -> None:
+    contact_code_qr(code).save(str(path), kind="svg", scale=scale, border=4)
+
+
+def qr_terminal(code: str) -> str:
+    """The QR code drawn with Unicode half blocks (two modules per character row)."""
+    qr = contact_code_qr(code)
+    rows = [[bool(m) for m in row] for row in qr.matrix]
+    border = 2
+    width = len(rows[0]) + 2 * border
+    blank = [False] * width
+    padded = [blank] * border + [[False] * border + r + [False] * border for r in rows]
+    padded += [blank] * (border + (len(padded) + border) % 2)
+    # dark module = black; draw light modules as blocks so it reads on dark terminals
+    chars = {(False, False): "\u2588", (True, False): "\u2584", (False, True): "\u2580"}
+    chars[(True, True)] = " "
+    lines = []
+    for top, bottom in zip(padded[::2], padded[1::2], strict=True):
+        lines.append("".join(chars[(t, b)] for t, b in zip(top, bottom, strict=True)))
+    return "\n".join(lines)
+
+
+def read_qr_image(path: str | Path) -> str:
+    """Read the contact code from a QR code image (PNG, JPEG, ...).
+
+    Raises QRCodeUnreadable when the file is not an image or holds no QR code
+    with a Parley contact code.
+    """
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        data = Path(path).read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            gray = image.convert("L")
+    except (OSError, UnidentifiedImageError, ValueError):
+        raise QRCodeUnreadable("the file is not a readable image") from None
+    found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+    for barcode in found:
+        text = barcode.text.strip()
+        if text.lower().startswith(CONTACT_CODE_PREFIX):
+            return text.lower()
+    raise QRCodeUnreadable("no Parley contact code was found in the image")

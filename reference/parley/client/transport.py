@@ -1,0 +1,224 @@
+"""Transports: how envelopes travel between installations.
+
+A transport is a small interface (:class:`Transport`); Parley's library
+never calls it by itself, the application does:
+
+    envelope = account.send(contact, b"hi")
+    transport.deliver(envelope, account=contact.account)
+    for item in transport.fetch(account.installation_id):
+        events = account.receive(item.data)
+        transport.ack(account.installation_id, item.handle)   # after receive returned
+
+Addressing: an envelope names the installations it has a copy for; a
+no-bundle copy names none, so ``deliver`` also takes the recipient account
+and hands that copy to every installation registered for it. Acknowledge a
+message only after ``receive`` returned: a crash in between gives the
+message again, and the account recognises it.
+
+* :class:`MailboxTransport`: a folder on one machine, one subfolder per
+  installation, written with atomic renames, so two processes talk with no
+  server.
+* :class:`MemoryTransport`: the same in memory, for tests.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..codec import decode_envelope
+from ..errors import ParleyError
+from ..keys import INSTALLATION_ID_SIZE
+from .errors import TransportError
+
+__all__ = ["Delivery", "MailboxTransport", "MemoryTransport", "Transport"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One envelope waiting for an installation; ``handle`` acknowledges it."""
+
+    handle: str
+    data: bytes
+
+
+def _check_id(installation_id: bytes) -> str:
+    if not isinstance(installation_id, bytes) or len(installation_id) != INSTALLATION_ID_SIZE:
+        raise TransportError("an installation id is 16 bytes")
+    return installation_id.hex()
+
+
+class Transport(ABC):
+    """Carries envelope bytes to installations."""
+
+    def recipients(self, envelope: bytes, account: bytes | None = None) -> set[bytes]:
+        """The installations an envelope goes to: those it addresses, and, for a
+        no-bundle copy, every installation registered for ``account``."""
+        try:
+            decoded = decode_envelope(envelope)
+        except ParleyError as exc:
+            raise TransportError(f"not an envelope: {exc.message}") from None
+        out: set[bytes] = set()
+        for copy in decoded.messages:
+            if copy.recipient_installation_id is not None:
+                out.add(copy.recipient_installation_id)
+            elif account is not None:
+                out.update(self.installations_of(account))
+            else:
+                raise TransportError("a no-bundle copy needs the recipient account")
+        out.discard(decoded.sender_installation_id)
+        return out
+
+    def deliver(self, envelope: bytes, account: bytes | None = None) -> set[bytes]:
+        """Hand ``envelope`` to each of its recipients; return them."""
+        targets = self.recipients(envelope, account)
+        for installation_id in sorted(targets):
+            self.put(installation_id, envelope)
+        return targets
+
+    @abstractmethod
+    def register(self, account: bytes, installation_id: bytes) -> None:
+        """Make ``installation_id`` reachable as an installation of ``account``."""
+
+    @abstractmethod
+    def installations_of(self, account: bytes) -> set[bytes]:
+        """The installations registered for ``account``."""
+
+    @abstractmethod
+    def put(self, installation_id: bytes, data: bytes) -> None:
+        """Queue ``data`` for one installation."""
+
+    @abstractmethod
+    def fetch(self, installation_id: bytes, limit: int | None = None) -> list[Delivery]:
+        """The envelopes waiting for ``installation_id``, oldest first."""
+
+    @abstractmethod
+    def ack(self, installation_id: bytes, handle: str) -> None:
+        """Remove a fetched envelope for good."""
+
+
+class MemoryTransport(Transport):
+    """An in-memory transport for tests: queues in a dict."""
+
+    def __init__(self) -> None:
+        self._queues: dict[bytes, dict[str, bytes]] = defaultdict(dict)
+        self._accounts: dict[bytes, set[bytes]] = defaultdict(set)
+        self._counter = 0
+
+    def register(self, account: bytes, installation_id: bytes) -> None:
+        _check_id(installation_id)
+        self._accounts[account].add(installation_id)
+
+    def installations_of(self, account: bytes) -> set[bytes]:
+        return set(self._accounts.get(account, ()))
+
+    def put(self, installation_id: bytes, data: bytes) -> None:
+        _check_id(installation_id)
+        self._counter += 1
+        self._queues[installation_id][f"{self._counter:012d}"] = data
+
+    def fetch(self, installation_id: bytes, limit: int | None = None) -> list[Delivery]:
+        queue = self._queues.get(installation_id, {})
+        items = [Delivery(h, d) for h, d in sorted(queue.items())]
+        return items[:limit] if limit is not None else items
+
+    def ack(self, installation_id: bytes, handle: str) -> None:
+        self._queues.get(installation_id, {}).pop(handle, None)
+
+    def pending(self, installation_id: bytes) -> int:
+        return len(self._queues.get(installation_id, {}))
+
+
+class MailboxTransport(Transport):
+    """A mailbox folder shared by the installations of one machine.
+
+    Layout::
+
+        ROOT/inbox/<installation id hex>/<time>-<random>.env   one envelope per file
+        ROOT/accounts/<account hex>/<installation id hex>      registrations
+        ROOT/tmp/                                              files being written
+
+    A file is written in ``tmp/`` and renamed into place, so a reader never
+    sees half an envelope. Nothing here is secret: envelopes are encrypted,
+    but the folder shows who writes to whom, and when.
+    """
+
+    SUFFIX = ".env"
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        try:
+            for sub in ("inbox", "accounts", "tmp"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TransportError(f"cannot create the mailbox folder: {exc.strerror}") from None
+
+    def _inbox(self, installation_id: bytes) -> Path:
+        return self.root / "inbox" / _check_id(installation_id)
+
+    def register(self, account: bytes, installation_id: bytes) -> None:
+        folder = self.root / "accounts" / account.hex()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / _check_id(installation_id)).touch()
+        self._inbox(installation_id).mkdir(exist_ok=True)
+
+    def installations_of(self, account: bytes) -> set[bytes]:
+        folder = self.root / "accounts" / account.hex()
+        if not folder.is_dir():
+            return set()
+        out = set()
+        for entry in folder.iterdir():
+            try:
+                value = bytes.fromhex(entry.name)
+            except ValueError:
+                continue
+            if len(value) == INSTALLATION_ID_SIZE:
+                out.add(value)
+        return out
+
+    def put(self, installation_id: bytes, data: bytes) -> None:
+        inbox = self._inbox(installation_id)
+        name = f"{time.time_ns():020d}-{secrets.token_hex(6)}{self.SUFFIX}"
+        tmp = self.root / "tmp" / name
+        try:
+            inbox.mkdir(exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, inbox / name)
+        except OSError as exc:
+            raise TransportError(f"cannot write to the mailbox: {exc.strerror}") from None
+
+    def fetch(self, installation_id: bytes, limit: int | None = None) -> list[Delivery]:
+        inbox = self._inbox(installation_id)
+        if not inbox.is_dir():
+            return []
+        names = sorted(p.name for p in inbox.iterdir() if p.name.endswith(self.SUFFIX))
+        if limit is not None:
+            names = names[:limit]
+        out = []
+        for name in names:
+            try:
+                out.append(Delivery(name, (inbox / name).read_bytes()))
+            except FileNotFoundError:  # acknowledged by another reader meanwhile
+                continue
+        return out
+
+    def ack(self, installation_id: bytes, handle: str) -> None:
+        if "/" in handle or not handle.endswith(self.SUFFIX):
+            raise TransportError("not a mailbox handle")
+        with suppress(FileNotFoundError):  # acknowledged twice
+            (self._inbox(installation_id) / handle).unlink()
+
+    def pending(self, installation_id: bytes) -> int:
+        inbox = self._inbox(installation_id)
+        return (
+            sum(1 for p in inbox.iterdir() if p.name.endswith(self.SUFFIX)) if inbox.is_dir() else 0
+        )
