@@ -11,18 +11,20 @@ TOOLS   := .tools
 BUF_VERSION := 1.75.0
 BUF     := $(TOOLS)/node_modules/.bin/buf
 PROTOS  := $(shell find proto -name '*.proto' | sort)
-GEN_DIRS := reference/parley/v1 reference/parley/local
+GEN_DIRS := reference/parley/v1 reference/parley/local reference/parley/driver
 
-.PHONY: all setup proto check-proto lint test bench demo clean
+.PHONY: all setup proto check-proto lint test bench demo docs traceability clean
+.PHONY: vectors check-vectors conformance mutants
+.PHONY: demo-library bench-library
 
-all: setup demo ## set everything up, then run the main job
+all: setup demo check-vectors conformance docs ## set everything up, then run the main job
 
 setup: $(STAMP) ## create .venv and install the package with its tools
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
 	touch $@
 
 $(BUF):
@@ -48,6 +50,35 @@ bench: $(STAMP) ## benchmarks: Parley against bare pyca/cryptography calls
 
 demo: $(STAMP) ## a short conversation, printed
 	$(PY) -m parley.demo
+
+demo-library: $(STAMP) ## the library story: the parley CLI in separate processes
+	$(PY) -m parley.client.story
+
+bench-library: $(STAMP) ## library throughput with the SQLCipher store; 10,000 sessions
+	$(PY) bench/library.py
+
+vectors: $(STAMP) ## regenerate test-vectors/ from their seeds, then lint them
+	$(PY) -m parley.conformance.generate test-vectors
+	$(PY) -m parley.conformance.lint test-vectors
+
+check-vectors: $(STAMP) ## regenerate the vectors into a temp dir, fail on any drift; lint
+	$(PY) -m parley.conformance.generate --check test-vectors
+	$(PY) -m parley.conformance.lint test-vectors
+
+conformance: $(STAMP) ## every vector against the reference driver over gRPC, then pairwise
+	$(PY) -m parley.conformance -q --known-failures reference/parley/conformance/known_failures/reference.txt
+	$(PY) -m parley.conformance -q --report-dir build/conformance/interop \
+	  --peer-command "$(PY) -m parley.conformance.driver --port {port}"
+
+mutants: $(STAMP) ## wrong variants of the reference; every one must fail a vector
+	$(PY) -m parley.conformance.mutants
+
+docs: $(STAMP) ## the site (spec, schema reference, vectors, traceability) into build/html
+	$(PY) -m sphinx -W --keep-going -b html -q . build/html
+	@echo "site built: open build/html/index.html"
+
+traceability: $(STAMP) ## requirements -> vectors and tests; fails on an uncovered MUST
+	$(PY) tools/traceability.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build *.egg-info reference/*.egg-info
