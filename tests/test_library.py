@@ -11,6 +11,7 @@ from parley import Bundle, DeterministicRandom, IdentityKeyPair, InstallationPre
 from parley.client import (
     Account,
     BundleRejected,
+    CannotSend,
     InstallationAdded,
     InstallationChanged,
     InvalidContactCode,
@@ -454,3 +455,24 @@ def test_contacts_lookup_and_errors(tmp_path):
     with pytest.raises(InvalidLinkPayload):
         Account.from_link(tmp_path / "x.db", "p", b"nonsense", kdf_iterations=KDF)
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.requirement("WIRE-042")
+def test_a_fan_out_above_the_envelope_limit_is_refused_and_changes_nothing(tmp_path):
+    w = World(tmp_path)
+    alice, bob = w.account("alice"), w.account("bob")
+    introduce(w, alice, bob, "alice", "bob")
+    big = bytes(PROFILE_1.max_plaintext_size - 1024)
+    # One copy of a plaintext near 1 MiB fits in an envelope...
+    w.send(alice, "bob", big)
+    assert texts(w.pump(bob)) == [big]
+    # ...two copies (Bob and Alice's second installation) do not.
+    w.link(alice, "alice2")
+    w.pump(alice)
+    history = alice.history("bob")
+    with pytest.raises(CannotSend):
+        alice.send("bob", big)
+    assert alice.history("bob") == history
+    # Nothing advanced: the next message reaches both installations.
+    w.send(alice, "bob", b"still fine")
+    assert texts(w.pump(bob)) == [b"still fine"]

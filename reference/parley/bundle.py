@@ -123,7 +123,7 @@ class Bundle:
         if not 0 <= self.timestamp < 1 << 64:
             raise InvalidArgument("timestamp must fit in 64 bits")
         if len(self.signature) != SIGNATURE_SIZE:
-            raise InvalidSignature("bundle signature must be 64 bytes")
+            raise InvalidArgument("bundle signature must be 64 bytes")
 
     @classmethod
     def create(

@@ -245,6 +245,8 @@ def ratchet_message_from_pb(
     message: pb.RatchetMessage, policy: VersionPolicy = CURRENT_POLICY
 ) -> DecodedRatchetMessage:
     raw = message.header
+    if not raw:
+        raise MalformedMessage("ratchet message has no header")
     try:
         header = _RatchetHeaderPb.FromString(raw)
     except DecodeError:
@@ -326,6 +328,8 @@ def encode_no_bundle_message(header: bytes, ciphertext: bytes, mac: bytes) -> by
 def no_bundle_message_from_pb(
     message: pb.NoBundleMessage, policy: VersionPolicy = CURRENT_POLICY
 ) -> DecodedNoBundleMessage:
+    if not message.header:
+        raise MalformedMessage("no-bundle message has no header")
     try:
         header = pb.NoBundleHeader.FromString(message.header)
     except DecodeError:

@@ -27,7 +27,7 @@ from .codec import (
 )
 from .errors import MalformedMessage
 from .keys import IdentityKey, IdentityKeyPair, check_installation_id
-from .primitives import DHKeyPair, Random, hkdf_sha256, x25519
+from .primitives import DHKeyPair, Random, x25519
 from .profile import PROFILE_1, Profile
 from .versioning import CURRENT_POLICY, VersionPolicy
 
@@ -52,9 +52,7 @@ class OpenedNoBundleMessage:
 
 
 def _message_key(profile: Profile, dh1: bytes, dh2: bytes) -> bytes:
-    return hkdf_sha256(
-        profile.x3dh_prefix + dh1 + dh2, profile.x3dh_salt, profile.no_bundle_info, 32
-    )
+    return profile.no_bundle_kdf(dh1 + dh2)
 
 
 def _associated_data(sender: IdentityKey, sender_installation_id: bytes, recipient: IdentityKey):

@@ -66,6 +66,15 @@ class Profile:
         """SK = HKDF(F || DH1 || DH2 || DH3 [|| DH4]), 32 bytes (X3DH-010)."""
         return P.hkdf_sha256(self.x3dh_prefix + dh_outputs, self.x3dh_salt, self.x3dh_info, 32)
 
+    def no_bundle_kdf(self, dh_outputs: bytes) -> bytes:
+        """mk = HKDF(F || DH(EK, IK_B) || DH(IK_A, IK_B)), 32 bytes (NOBUNDLE-010)."""
+        return P.hkdf_sha256(self.x3dh_prefix + dh_outputs, self.x3dh_salt, self.no_bundle_info, 32)
+
+    @property
+    def max_ciphertext_size(self) -> int:
+        """The largest ciphertext a valid plaintext gives: PKCS#7 adds at most a block."""
+        return self.max_plaintext_size + P.AES_BLOCK_SIZE
+
     # -- Double Ratchet ----------------------------------------------------
 
     def kdf_rk(self, root_key: bytes, dh_out: bytes) -> tuple[bytes, bytes]:
@@ -135,8 +144,8 @@ class Profile:
         extra_header: bytes = b"",
     ) -> bytes:
         """DECRYPT: verify the MAC in constant time first, then decrypt."""
-        if len(ciphertext) > self.max_message_size:
-            raise MessageTooLarge(f"ciphertext above {self.max_message_size} bytes")
+        if len(ciphertext) > self.max_ciphertext_size:
+            raise MessageTooLarge(f"ciphertext above {self.max_ciphertext_size} bytes")
         enc_key, mac_key, iv = self.message_keys(message_key)
         P.hmac_sha256_verify(
             mac_key, self.mac_input(associated_data, header, ciphertext, extra_header), mac

@@ -270,10 +270,11 @@ class Session:
         return dump_session(self)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Session:
+    def from_bytes(cls, data: bytes, policy: VersionPolicy = CURRENT_POLICY) -> Session:
+        """Load a saved session; ``policy`` says which versions it reads from now on."""
         from .state import load_session
 
-        return load_session(data)
+        return load_session(data, policy)
 
     def __repr__(self) -> str:
         return (

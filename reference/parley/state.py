@@ -23,6 +23,7 @@ from .primitives import DHKeyPair, SigningKeyPair
 from .profile import get_profile
 from .ratchet import ChainKey, DoubleRatchet, RootKey
 from .session import Session
+from .versioning import CURRENT_POLICY, VersionPolicy
 
 __all__ = [
     "FORMAT_VERSION",
@@ -176,7 +177,7 @@ def _key32(value: bytes, what: str) -> bytes:
     return value
 
 
-def load_session(data: bytes) -> Session:
+def load_session(data: bytes, policy: VersionPolicy = CURRENT_POLICY) -> Session:
     record = _parse(pb.SessionState, data, "session")
     try:
         profile = get_profile(record.profile)
@@ -229,6 +230,7 @@ def load_session(data: bytes) -> Session:
             remote_installation_id=record.remote_installation_id,
             ephemeral_key=_key32(record.ephemeral_key, "ephemeral key"),
             pending_x3dh=pending,
+            policy=policy,
         )
         from .x3dh import associated_data
 

@@ -679,6 +679,14 @@ class Account:
             )
             row = self._account_row(target.account)
             envelope = self._envelope(copies, row, now, force_bundle=not forward_secret)
+            if len(envelope) > self.profile.max_message_size:
+                # WIRE-042: the limit holds for the whole fan-out. Raising here
+                # rolls the transaction back: no chain key has advanced.
+                raise CannotSend(
+                    f"the envelope for {len(copies)} installations would be {len(envelope)} "
+                    f"bytes, above the {self.profile.max_message_size}-byte limit: "
+                    "send a shorter message"
+                )
             self._add_history(
                 message_id,
                 now,

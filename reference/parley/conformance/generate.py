@@ -665,7 +665,7 @@ def bundle_file() -> dict:
         ["WIRE-001", "BUNDLE-011"],
         pb.SerializeToString(deterministic=True),
         NOW,
-        "INVALID_SIGNATURE",
+        "MALFORMED_MESSAGE",
     )
     pb = _bundle_pb(good)
     pb.identity.signing_key = pb.identity.signing_key[:31]
