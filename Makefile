@@ -45,11 +45,13 @@ lint: $(STAMP) $(BUF) check-proto ## ruff, buf lint, generated-code freshness
 test: $(STAMP) ## the test suite
 	$(PY) -m pytest
 
-bench: $(STAMP) ## benchmarks: Parley against bare pyca/cryptography calls
+bench: $(STAMP) ## benchmarks: the core against bare pyca/cryptography; the library with its store
 	$(PY) bench/run.py
+	$(PY) bench/library.py
 
-demo: $(STAMP) ## a short conversation, printed
+demo: $(STAMP) ## the core's conversation, then the library story through the CLI
 	$(PY) -m parley.demo
+	$(PY) -m parley.client.story
 
 demo-library: $(STAMP) ## the library story: the parley CLI in separate processes
 	$(PY) -m parley.client.story
