@@ -11,11 +11,11 @@ TOOLS   := .tools
 BUF_VERSION := 1.75.0
 BUF     := $(TOOLS)/node_modules/.bin/buf
 PROTOS  := $(shell find proto -name '*.proto' | sort)
-GEN_DIRS := reference/parley/v1 reference/parley/local reference/parley/driver
+GEN_DIRS := reference/parley/v1 reference/parley/local reference/parley/driver reference/parley/api
 
 .PHONY: all setup proto check-proto lint test bench demo docs traceability clean
 .PHONY: vectors check-vectors conformance mutants
-.PHONY: demo-library bench-library
+.PHONY: demo-library bench-library clients
 
 all: setup demo check-vectors conformance docs ## set everything up, then run the main job
 
@@ -41,6 +41,7 @@ lint: $(STAMP) $(BUF) check-proto ## ruff, buf lint, generated-code freshness
 	$(VENV)/bin/ruff check reference tests bench tools
 	$(VENV)/bin/ruff format --check reference tests bench tools
 	$(BUF) lint proto
+	tools/buf_breaking.sh $(BUF)
 
 test: $(STAMP) ## the test suite
 	$(PY) -m pytest
@@ -78,6 +79,10 @@ mutants: $(STAMP) ## wrong variants of the reference; every one must fail a vect
 docs: $(STAMP) ## the site (spec, schema reference, vectors, traceability) into build/html
 	$(PY) -m sphinx -W --keep-going -b html -q . build/html
 	@echo "site built: open build/html/index.html"
+
+clients: $(STAMP) ## generate and compile clients of every proto: Python, Node, Java, C++
+	tools/install_client_deps.sh
+	clients/build.sh
 
 traceability: $(STAMP) ## requirements -> vectors and tests; fails on an uncovered MUST
 	$(PY) tools/traceability.py

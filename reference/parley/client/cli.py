@@ -396,6 +396,33 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .server import serve
+
+    home = _home(args)
+    if not (home / DB_NAME).exists():
+        cmd_init(args)  # no set-up needed: the first start creates the account
+    passphrase = _passphrase()
+    mailbox = _mailbox(args, home)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return serve(
+        lambda: Account.open(home / DB_NAME, passphrase, clock=_clock()),
+        mailbox,
+        socket_path=None if args.listen else Path(args.socket or home / "api.sock"),
+        listen=args.listen,
+        token_file=Path(args.token_file or home / "api.token"),
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+        poll_interval=args.interval,
+        ready=lambda line: print(line, flush=True),
+        stop=stop,
+    )
+
+
 # -- the parser --------------------------------------------------------------------
 
 
@@ -483,6 +510,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="file for the bundle bytes (default: hex on stdout)")
     p.add_argument("--code", action="store_true", help="print it as a contact code")
     p.set_defaults(func=cmd_export_bundle)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve the gRPC API (parley.api.v1.ParleyService) for bots and apps",
+        description=(
+            "Serve this installation over gRPC on a Unix socket (default HOME/api.sock) or "
+            "a loopback address (--listen 127.0.0.1:PORT). Every call needs the metadata "
+            "'authorization: Bearer TOKEN'; the token is written to --token-file (mode 0600). "
+            "Creates the account on first start."
+        ),
+    )
+    p.add_argument("--socket", help="Unix socket path (default HOME/api.sock)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="TCP instead: loopback unless TLS")
+    p.add_argument("--token-file", help="where to write the token (default HOME/api.token)")
+    p.add_argument("--tls-cert", help="PEM certificate: TLS, for a non-loopback --listen")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument("--interval", type=float, default=0.2, help="mailbox poll interval, seconds")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

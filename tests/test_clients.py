@@ -1,0 +1,168 @@
+"""Clients in other languages against `parley serve`.
+
+* The Node bot (clients/node/bot.js) receives a message from a Python
+  account (the library, over the same mailbox) and replies.
+* The C++ client (clients/cpp/parley_client.cc) is compiled here with the
+  code protoc generates, calls GetAccount and decodes a RatchetMessage from
+  test-vectors/wire.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from parley.client import Account, MailboxTransport, MessageReceived
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE_DIR = ROOT / "clients" / "node"
+PASS = "clients test passphrase"
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clients")
+    sock_dir = Path(tempfile.mkdtemp(prefix="pc", dir="/tmp"))
+    home, mailbox = root / "bot", root / "mailbox"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "parley.client.cli", "--home", str(home), "--mailbox",
+         str(mailbox), "serve", "--socket", str(sock_dir / "bot.sock"), "--interval", "0.05"],
+        env={**os.environ, "PARLEY_PASSPHRASE": PASS},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    for line in proc.stdout:  # the first start creates the account, then says "serving"
+        if line.startswith("serving"):
+            break
+    else:
+        proc.kill()
+        raise AssertionError(f"serve did not start: {proc.stderr.read()}")
+    yield {
+        "root": root,
+        "home": home,
+        "mailbox": mailbox,
+        "socket": sock_dir / "bot.sock",
+        "token_file": home / "api.token",
+    }
+    proc.terminate()
+    proc.wait(timeout=10)
+    shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def _bot_code(daemon) -> str:
+    import grpc
+    from parley.api.v1 import api_pb2 as pb
+    from parley.api.v1 import api_pb2_grpc as pb_grpc
+
+    token = daemon["token_file"].read_text().strip()
+    with grpc.insecure_channel(f"unix:{daemon['socket']}") as channel:
+        stub = pb_grpc.ParleyServiceStub(channel)
+        return stub.GetContactCode(
+            pb.GetContactCodeRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=10
+        ).code
+
+
+def test_node_bot_replies(daemon):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the Node bot cannot run")
+    if not (NODE_DIR / "node_modules" / "@grpc" / "grpc-js").is_dir():
+        subprocess.run(
+            ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR)],
+            check=True,
+            timeout=300,
+        )
+    alice = Account.create(daemon["root"] / "alice.db", PASS, kdf_iterations=1000)
+    mailbox = MailboxTransport(daemon["mailbox"])
+    mailbox.register(alice.account_id, alice.installation_id)
+    bot, _ = alice.add_contact(_bot_code(daemon), name="bot")
+    mailbox.deliver(alice.send(bot, b"ping from python"), account=bot.account)
+
+    result = subprocess.run(
+        [node, str(NODE_DIR / "bot.js"), "--socket", str(daemon["socket"]), "--token-file",
+         str(daemon["token_file"]), "--count", "1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "from " in result.stdout and "ping from python" in result.stdout
+
+    replies: list[bytes] = []
+    deadline = time.monotonic() + 10
+    while not replies and time.monotonic() < deadline:
+        for item in mailbox.fetch(alice.installation_id):
+            for event in alice.receive(item.data):
+                if isinstance(event, MessageReceived):
+                    assert event.sender == bot.account and event.forward_secret
+                    replies.append(event.plaintext)
+            mailbox.ack(alice.installation_id, item.handle)
+        time.sleep(0.05)
+    alice.close()
+    assert replies == [b"echo: ping from python"]
+
+
+def _ratchet_vector() -> tuple[str, dict]:
+    data = json.loads((ROOT / "test-vectors" / "wire.json").read_text())
+    group = next(g for g in data["testGroups"] if g["type"] == "RatchetMessageDecodeTest")
+    case = next(t for t in group["tests"] if t["tcId"] == "wire/ratchet/initial")
+    return case["message"], case["decoded"]
+
+
+def _build_cpp(out: Path) -> Path:
+    """Generate the C++ code of wire.proto and api.proto, compile, link the client."""
+    gen = out / "gen"
+    gen.mkdir(parents=True)
+    plugin = shutil.which("grpc_cpp_plugin")
+    protos = ["parley/v1/wire.proto", "parley/api/v1/api.proto"]
+    subprocess.run(["protoc", f"-I{ROOT / 'proto'}", f"--cpp_out={gen}", *protos], check=True)
+    subprocess.run(
+        ["protoc", f"-I{ROOT / 'proto'}", f"--grpc_out={gen}",
+         f"--plugin=protoc-gen-grpc={plugin}", "parley/api/v1/api.proto"],
+        check=True,
+    )  # fmt: skip
+    flags = subprocess.run(
+        ["pkg-config", "--cflags", "--libs", "protobuf", "grpc++"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    sources = [str(p) for p in gen.rglob("*.cc")]
+    binary = out / "parley_client"
+    subprocess.run(
+        ["g++", "-std=c++17", "-O0", f"-I{gen}", str(ROOT / "clients/cpp/parley_client.cc"),
+         *sources, *flags, "-o", str(binary)],
+        check=True,
+        timeout=240,
+    )  # fmt: skip
+    return binary
+
+
+def test_cpp_client_calls_the_api_and_decodes_a_vector(daemon, tmp_path):
+    missing = [t for t in ("protoc", "grpc_cpp_plugin", "g++", "pkg-config") if not shutil.which(t)]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed: run tools/install_client_deps.sh")
+    prebuilt = ROOT / "build" / "clients" / "cpp" / "parley_client"
+    binary = prebuilt if prebuilt.exists() else _build_cpp(tmp_path / "cpp")
+    hex_message, decoded = _ratchet_vector()
+    result = subprocess.run(
+        [str(binary), str(daemon["socket"]), str(daemon["token_file"]), hex_message],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    fields = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert len(fields["account.fingerprint"]) == 64
+    assert fields["ratchet_message.version"] == str(decoded["version"])
+    assert fields["ratchet_message.ratchet_key"] == decoded["ratchetKey"]
+    assert fields["ratchet_message.mac"] == decoded["mac"]
+    assert fields["x3dh.ephemeral_key"] == decoded["x3dh"]["ephemeralKey"]
