@@ -10,7 +10,7 @@ Checks, for every ``*.json`` of the folder:
   is used; an ``acceptable`` case has a flag (the schema says so too);
 * every ``error`` (of a case or a step) is a code of parley.errors.ERROR_CODES,
   and an invalid scenario has a step that fails with the case's ``error``;
-* every requirement ID is one of spec/REQUIREMENT-IDS.txt;
+* every requirement ID is one the spec defines (spec/*.md);
 * across all files, every error code of the registry is expected somewhere.
 
 Needs the ``jsonschema`` package (a dev dependency).
@@ -19,6 +19,7 @@ Needs the ``jsonschema`` package (a dev dependency).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -33,13 +34,17 @@ __all__ = ["lint", "requirement_ids"]
 UNREACHABLE_CODES: frozenset[str] = frozenset({"INVALID_SIGNATURE"})
 
 
+_DEFINITION = re.compile(r"\{req\}`([A-Z][A-Z0-9]*-\d{3})`")
+
+
 def requirement_ids(root: Path | None = None) -> set[str]:
+    """The requirement IDs the spec defines (each ``{req}`ID``` in spec/*.md)."""
     root = root or default_vector_dir().parent
-    ids = set()
-    for line in (root / "spec" / "REQUIREMENT-IDS.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            ids.add(line.split()[0])
-    return ids
+    return {
+        match
+        for path in sorted((root / "spec").glob("*.md"))
+        for match in _DEFINITION.findall(path.read_text(encoding="utf-8"))
+    }
 
 
 def _errors_in(test: dict) -> list[str]:
