@@ -30,6 +30,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.requirement("CONF-001")
 def test_reference_passes_every_vector_over_grpc(tmp_path: Path):
     """The whole suite, through the reference driver in its own process, on 127.0.0.1."""
     proc = _cli("-q", "--vectors", str(VECTORS), "--command", DRIVER, cwd=tmp_path)
@@ -70,6 +71,7 @@ def test_pairwise_interop_between_two_driver_processes(tmp_path: Path):
     assert "conformance: 16 passed, 0 failed, 0 skipped" in proc.stdout.splitlines()
 
 
+@pytest.mark.requirement("CONF-004")
 def test_grpc_driver_maps_refusals_and_unimplemented():
     class Partial:  # a backend that offers only two operations
         def GetCapabilities(self, request):
@@ -144,6 +146,7 @@ def test_direct_driver_reports_crashes_as_failures():
     assert "boom" in results[0].message
 
 
+@pytest.mark.requirement("CONF-004")
 def test_cases_beyond_the_capabilities_are_skipped():
     driver = DirectDriver()
     results = run_suite(

@@ -121,6 +121,7 @@ def _bundle(seed=b"code", now=T0):
     return Bundle.create(identity, [InstallationPreKeys.of(keys)], now)
 
 
+@pytest.mark.requirement("CONTACT-002")
 def test_contact_code_round_trip_and_form():
     bundle = _bundle()
     code = encode_contact_code(bundle)
@@ -129,6 +130,7 @@ def test_contact_code_round_trip_and_form():
     assert decode_contact_code(" " + code.upper()[:30] + "\n" + code.upper()[30:]) == bundle
 
 
+@pytest.mark.requirement("CONTACT-003")
 @pytest.mark.parametrize(
     "mangle",
     [
@@ -145,6 +147,7 @@ def test_contact_code_rejects_damage(mangle):
         decode_contact_code(mangle(encode_contact_code(_bundle())))
 
 
+@pytest.mark.requirement("CONTACT-003")
 def test_contact_code_rejects_unknown_version_and_non_bundle():
     import base64
     import hashlib
@@ -201,6 +204,7 @@ def test_first_message_and_reply(tmp_path):
     ]
 
 
+@pytest.mark.requirement("BUNDLE-030", "PRIV-001")
 def test_bundle_attached_until_the_peer_replies(tmp_path):
     w = World(tmp_path)
     alice, bob = w.account("alice"), w.account("bob")
@@ -215,6 +219,7 @@ def test_bundle_attached_until_the_peer_replies(tmp_path):
     assert decode_envelope(w.send(alice, "bob", b"3")).sender_bundle is None
 
 
+@pytest.mark.requirement("FANOUT-001")
 def test_fan_out_to_every_installation_and_offline_catch_up(tmp_path):
     w = World(tmp_path)
     alice, bob = w.account("alice"), w.account("bob")
@@ -252,6 +257,7 @@ def test_fan_out_to_every_installation_and_offline_catch_up(tmp_path):
     assert texts(w.pump(alice), MessageSynced) == [b"from alice2"]
 
 
+@pytest.mark.requirement("MULTI-002", "NOBUNDLE-003", "CONTACT-006")
 def test_no_bundle_first_message_upgrades_on_reply(tmp_path):
     w = World(tmp_path)
     alice, bob = w.account("alice"), w.account("bob")
@@ -280,6 +286,7 @@ def test_no_bundle_first_message_upgrades_on_reply(tmp_path):
     ] == [(b"and back", True)]
 
 
+@pytest.mark.requirement("NOBUNDLE-020")
 def test_no_bundle_replay_is_rejected(tmp_path):
     w = World(tmp_path)
     alice, bob = w.account("alice"), w.account("bob")
@@ -299,6 +306,7 @@ def test_no_bundle_replay_is_rejected(tmp_path):
     assert event.reason == "REPLAYED_INITIAL_MESSAGE" and event.reset_envelope is None
 
 
+@pytest.mark.requirement("SESSION-010")
 def test_simultaneous_initiation_resolves_identically(tmp_path):
     """SESSION-010: both send first; both keep the session with the lower id."""
     w = World(tmp_path)
@@ -329,6 +337,7 @@ def test_simultaneous_initiation_resolves_identically(tmp_path):
     assert alice.session_count() == 1 and bob.session_count() == 1
 
 
+@pytest.mark.requirement("SESSION-020", "RESET-001", "RESET-002")
 def test_restored_installation_recovers_through_reset(tmp_path):
     """SESSION-020: a restore loses the sessions; the reset flow repairs them."""
     w = World(tmp_path)
@@ -358,6 +367,7 @@ def test_restored_installation_recovers_through_reset(tmp_path):
     assert texts(w.pump(alice)) == [b"thanks"]
 
 
+@pytest.mark.requirement("SESSION-020", "SESSION-010")
 def test_reset_when_prekey_unknown(tmp_path):
     """An initial message for a deleted prekey: UNKNOWN_PREKEY, then a reset."""
     w = World(tmp_path)
@@ -379,6 +389,7 @@ def test_reset_when_prekey_unknown(tmp_path):
     assert texts(w.pump(bob)) == [b"again"]
 
 
+@pytest.mark.requirement("RESET-001", "BUNDLE-031")
 def test_bad_input_becomes_events_never_exceptions(tmp_path):
     w = World(tmp_path)
     alice, bob = w.account("alice"), w.account("bob")
@@ -411,6 +422,7 @@ def test_bad_input_becomes_events_never_exceptions(tmp_path):
     assert texts(alice.receive(data)) == [b"forged"]
 
 
+@pytest.mark.requirement("PAYLOAD-003")
 def test_redelivery_is_harmless(tmp_path):
     w = World(tmp_path)
     alice, bob = w.account("alice"), w.account("bob")

@@ -91,6 +91,7 @@ def test_case_counts(name: str) -> None:
 # -- X25519 -------------------------------------------------------------------
 
 
+@pytest.mark.requirement("PROFILE-010")
 @pytest.mark.parametrize(("group", "test"), X25519_CASES)
 def test_x25519(group: dict, test: dict) -> None:
     own = DHKeyPair.from_private_bytes(h(test["private"]))
@@ -105,6 +106,7 @@ def test_x25519(group: dict, test: dict) -> None:
         assert x25519(own, public) == shared
 
 
+@pytest.mark.requirement("PROFILE-010")
 @pytest.mark.parametrize("size", [0, 31, 33, 64])
 def test_x25519_wrong_length_public_key(size: int) -> None:
     own = DHKeyPair.from_private_bytes(bytes(range(32)))
@@ -146,6 +148,7 @@ def test_hkdf_sha256(group: dict, test: dict) -> None:
 # -- HMAC-SHA256 --------------------------------------------------------------
 
 
+@pytest.mark.requirement("PROFILE-011")
 @pytest.mark.parametrize(("group", "test"), HMAC_CASES)
 def test_hmac_sha256(group: dict, test: dict) -> None:
     key, msg, tag = h(test["key"]), h(test["msg"]), h(test["tag"])

@@ -600,7 +600,7 @@ def test_truncated_message():
     assert p.b.decrypt(message, p.rng) == b"truncate me, please"
 
 
-@pytest.mark.requirement("WIRE-001")
+@pytest.mark.requirement("WIRE-001", "PROFILE-011", "PROFILE-012")
 def test_missing_or_misshaped_fields():
     p = establish(b"fields")
     message = p.a.encrypt(b"fields")

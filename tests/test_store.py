@@ -74,6 +74,7 @@ def test_wrong_passphrase_is_typed_and_changes_nothing(alice_db):
     assert digest(alice_db) == before
 
 
+@pytest.mark.requirement("STORE-001")
 def test_corrupt_file_is_typed_and_changes_nothing(alice_db):
     data = bytearray(alice_db.read_bytes())
     assert len(data) >= 4 * 4096
@@ -113,6 +114,7 @@ def test_missing_store(tmp_path):
 # -- nothing in the clear ------------------------------------------------------------------
 
 
+@pytest.mark.requirement("STORE-001")
 def test_database_file_holds_no_plaintext_key_or_name(tmp_path):
     alice, bob = make(tmp_path, "alice"), make(tmp_path, "bob")
     name = "Zebediah Quartermaine"
@@ -170,6 +172,7 @@ def _run_worker(root: Path, limit: int, tag: str) -> tuple[int, list[str]]:
     return result.returncode, result.stdout.split("\n")
 
 
+@pytest.mark.requirement("STORE-003")
 def test_sigkill_at_every_write_point_never_reuses_a_key_or_loses_a_message(tmp_path):
     """Bob's process is killed at its 1st, 2nd, ... write point until a run ends
     by itself. After every kill: each message whose ``receive`` returned is in
