@@ -22,8 +22,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from .. import primitives as P
 from ..bundle import Bundle, InstallationPreKeys, signed_bundle_bytes
 from ..codec import encode_ratchet_header, encode_ratchet_message, encode_x3dh_header
@@ -1404,8 +1402,10 @@ def bad_padding_message(state: bytes) -> bytes:
     _, mk = ratchet.sending_chain.next(F)
     enc_key, mac_key, iv = F.message_keys(mk.key)
     block = b"bad padding!!!\x00\x11"  # last byte 0x11 > 16: invalid PKCS#7
-    encryptor = Cipher(algorithms.AES256(enc_key), modes.CBC(iv)).encryptor()
-    ciphertext = encryptor.update(block) + encryptor.finalize()
+    # CBC is prefix-stable: the first block of the padded encryption is the
+    # raw encryption of `block`, so dropping the padding block leaves a
+    # ciphertext whose plaintext ends in an invalid padding byte.
+    ciphertext = P.aes256_cbc_encrypt(enc_key, iv, block)[: P.AES_BLOCK_SIZE]
     header = encode_ratchet_header(
         ratchet.version,
         ratchet.sending_ratchet.public,
