@@ -7,6 +7,7 @@ store KDF (the store's own tests use the real one).
 from __future__ import annotations
 
 import pytest
+from library_world import DAY, KDF, T0, World, texts
 from parley import Bundle, DeterministicRandom, IdentityKeyPair, InstallationPreKeys
 from parley.client import (
     Account,
@@ -16,7 +17,6 @@ from parley.client import (
     InstallationChanged,
     InvalidContactCode,
     InvalidLinkPayload,
-    MemoryTransport,
     MessageReceived,
     MessageSynced,
     QRCodeUnreadable,
@@ -32,77 +32,6 @@ from parley.client.account import new_installation_keys
 from parley.client.contact_code import qr_terminal, write_qr_svg
 from parley.codec import Envelope, decode_envelope, encode_envelope
 from parley.profile import PROFILE_1
-
-T0 = 1_767_225_600
-DAY = 86_400
-KDF = 2  # store KDF iterations: cheap for tests
-
-
-class Clock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-class World:
-    """Accounts on one in-memory transport, pumped by hand."""
-
-    def __init__(self, tmp_path, seed: bytes = b"world") -> None:
-        self.tmp = tmp_path
-        self.clock = Clock()
-        self.net = MemoryTransport()
-        self.rng = DeterministicRandom(seed)
-        self.n = 0
-
-    def account(self, name: str) -> Account:
-        acc = Account.create(
-            self.tmp / f"{name}.db",
-            f"{name} pass",
-            rng=self.rng,
-            clock=self.clock,
-            kdf_iterations=KDF,
-        )
-        self.net.register(acc.account_id, acc.installation_id)
-        return acc
-
-    def link(self, source: Account, name: str, restore: bool = False) -> Account:
-        acc = Account.from_link(
-            self.tmp / f"{name}.db",
-            f"{name} pass",
-            source.export_link(restore=restore),
-            rng=self.rng,
-            clock=self.clock,
-            kdf_iterations=KDF,
-        )
-        self.net.register(acc.account_id, acc.installation_id)
-        hello = acc.announce()
-        if hello is not None:
-            self.net.deliver(hello, account=acc.account_id)
-        return acc
-
-    def send(self, sender: Account, contact, text: bytes) -> bytes:
-        envelope = sender.send(contact, text)
-        self.net.deliver(envelope, account=sender.contact(contact).account)
-        return envelope
-
-    def pump(self, acc: Account) -> list:
-        events = []
-        for item in self.net.fetch(acc.installation_id):
-            got = acc.receive(item.data)
-            self.net.ack(acc.installation_id, item.handle)
-            events += got
-            for e in got:
-                if isinstance(e, UndecryptableMessage) and e.reset_envelope:
-                    self.net.deliver(e.reset_envelope, account=e.sender)
-                if isinstance(e, SessionReset) and e.reply_envelope:
-                    self.net.deliver(e.reply_envelope, account=e.account)
-        return events
-
-
-def texts(events, kind=MessageReceived) -> list[bytes]:
-    return [e.plaintext for e in events if isinstance(e, kind)]
 
 
 def introduce(w: World, a: Account, b: Account, a_name="a", b_name="b"):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from library_world import DAY, KDF, texts
+from library_world import World as _World
 from parley import Bundle, DeterministicRandom, IdentityKey, IdentityKeyPair, InstallationPreKeys
 from parley.client import (
     Account,
@@ -18,7 +20,6 @@ from parley.client import (
     BundleUpdated,
     InstallationAdded,
     InvalidContactCode,
-    MemoryTransport,
     MessageReceived,
     MessageSynced,
     SessionReset,
@@ -42,82 +43,17 @@ from parley.session import Session
 from parley.state import load_installation
 from parley.versioning import VersionPolicy
 
-T0 = 1_767_225_600
-DAY = 86_400
-KDF = 2
 MID = bytes(range(16))  # a message id
 
 
-class Clock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-class World:
-    """Accounts on one in-memory transport, pumped by hand."""
+class World(_World):
+    """Resets are delivered by the tests themselves; a restore announces nothing."""
 
     def __init__(self, tmp_path, seed: bytes = b"requirements") -> None:
-        self.tmp = tmp_path
-        self.clock = Clock()
-        self.net = MemoryTransport()
-        self.rng = DeterministicRandom(seed)
+        super().__init__(tmp_path, seed, deliver_resets=False)
 
-    def account(self, name: str) -> Account:
-        acc = Account.create(
-            self.tmp / f"{name}.db",
-            f"{name} pass",
-            rng=self.rng,
-            clock=self.clock,
-            kdf_iterations=KDF,
-        )
-        self.net.register(acc.account_id, acc.installation_id)
-        return acc
-
-    def reopen(self, acc: Account, name: str) -> Account:
-        acc.close()
-        return Account.open(
-            self.tmp / f"{name}.db",
-            f"{name} pass",
-            rng=self.rng,
-            clock=self.clock,
-            kdf_iterations=KDF,
-        )
-
-    def link(self, source: Account, name: str, *, restore: bool = False) -> Account:
-        acc = Account.from_link(
-            self.tmp / f"{name}.db",
-            f"{name} pass",
-            source.export_link(restore=restore),
-            rng=self.rng,
-            clock=self.clock,
-            kdf_iterations=KDF,
-        )
-        self.net.register(acc.account_id, acc.installation_id)
-        if not restore:
-            hello = acc.announce()
-            if hello is not None:
-                self.net.deliver(hello, account=acc.account_id)
-        return acc
-
-    def send(self, sender: Account, contact, text: bytes) -> bytes:
-        envelope = sender.send(contact, text)
-        self.net.deliver(envelope, account=sender.contact(contact).account)
-        return envelope
-
-    def pump(self, acc: Account) -> list:
-        events = []
-        for item in self.net.fetch(acc.installation_id):
-            got = acc.receive(item.data)
-            self.net.ack(acc.installation_id, item.handle)
-            events += got
-        return events
-
-
-def texts(events, kind=MessageReceived) -> list[bytes]:
-    return [e.plaintext for e in events if isinstance(e, kind)]
+    def link(self, source, name: str, *, restore: bool = False):
+        return super().link(source, name, restore, announce=not restore)
 
 
 def undecryptable(events) -> list[UndecryptableMessage]:
