@@ -206,7 +206,7 @@ class DoubleRatchet:
         if chain is not None and ratchet_key == self.receiving_ratchet_key:
             if number < chain.index:
                 raise DuplicateMessage("no key is held for this message number")
-            new_skipped = self._skip(chain, number, ratchet_key)
+            new_skipped = self._skip(chain, number, ratchet_key) if number > chain.index else None
             if new_skipped:
                 chain = new_skipped[-1][2]
             next_chain, message_key = chain.next(profile)
