@@ -17,7 +17,7 @@ GEN_DIRS := reference/parley/v1 reference/parley/local reference/parley/driver r
 .PHONY: vectors check-vectors conformance mutants
 .PHONY: demo-library bench-library clients
 
-all: setup demo check-vectors conformance docs traceability ## set everything up, then run the main job
+all: setup demo check-vectors conformance traceability docs ## set everything up, then run the main job
 
 setup: $(STAMP) ## create .venv and install the package with its tools
 
