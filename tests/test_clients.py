@@ -5,6 +5,7 @@
 * The C++ client (clients/cpp/parley_client.cc) is compiled here with the
   code protoc generates, calls GetAccount and decodes a RatchetMessage from
   test-vectors/wire.json.
+* The Java decoder (clients/java/ParleyWire.java) decodes the same vector.
 """
 
 from __future__ import annotations
@@ -166,3 +167,36 @@ def test_cpp_client_calls_the_api_and_decodes_a_vector(daemon, tmp_path):
     assert fields["ratchet_message.ratchet_key"] == decoded["ratchetKey"]
     assert fields["ratchet_message.mac"] == decoded["mac"]
     assert fields["x3dh.ephemeral_key"] == decoded["x3dh"]["ephemeralKey"]
+
+
+def test_java_client_decodes_a_vector(tmp_path):
+    jar = Path("/usr/share/java/protobuf.jar")
+    missing = [t for t in ("protoc", "javac", "java") if not shutil.which(t)]
+    if missing or not jar.exists():
+        pytest.skip(f"{', '.join(missing) or jar} not installed: run tools/install_client_deps.sh")
+    src, classes = tmp_path / "src", tmp_path / "classes"
+    src.mkdir()
+    subprocess.run(
+        ["protoc", f"-I{ROOT / 'proto'}", f"--java_out={src}", "parley/v1/wire.proto"], check=True
+    )
+    sources = [str(p) for p in src.rglob("*.java")] + [str(ROOT / "clients/java/ParleyWire.java")]
+    subprocess.run(
+        ["javac", "-nowarn", "-d", str(classes), "-cp", str(jar), *sources],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    hex_message, decoded = _ratchet_vector()
+    result = subprocess.run(
+        ["java", "-cp", f"{classes}:{jar}", "ParleyWire", hex_message],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    fields = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert fields == {
+        "ratchet_message.version": str(decoded["version"]),
+        "ratchet_message.message_number": str(decoded["messageNumber"]),
+        "ratchet_message.ciphertext_bytes": str(len(decoded["ciphertext"]) // 2),
+    }
