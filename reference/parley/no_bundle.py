@@ -51,10 +51,6 @@ class OpenedNoBundleMessage:
         )
 
 
-def _message_key(profile: Profile, dh1: bytes, dh2: bytes) -> bytes:
-    return profile.no_bundle_kdf(dh1 + dh2)
-
-
 def _associated_data(sender: IdentityKey, sender_installation_id: bytes, recipient: IdentityKey):
     return sender.keys + sender_installation_id + recipient.keys
 
@@ -73,8 +69,8 @@ def seal_no_bundle(
     check_installation_id(sender_installation_id)
     recipient.verify(profile)
     ephemeral = DHKeyPair.generate(rng)
-    message_key = _message_key(
-        profile, x25519(ephemeral, recipient.dh_key), x25519(identity.dh, recipient.dh_key)
+    message_key = profile.no_bundle_kdf(
+        x25519(ephemeral, recipient.dh_key) + x25519(identity.dh, recipient.dh_key)
     )
     header = NoBundleHeader(version, identity.public, ephemeral.public, recipient.dh_key).encode()
     ad = _associated_data(identity.public, sender_installation_id, recipient)
@@ -105,10 +101,9 @@ def open_no_bundle(
     if header.recipient_dh_key != identity.public.dh_key:
         raise MalformedMessage("the no-bundle message is for another identity")
     header.sender_identity.verify(profile)
-    message_key = _message_key(
-        profile,
-        x25519(identity.dh, header.ephemeral_key),
-        x25519(identity.dh, header.sender_identity.dh_key),
+    message_key = profile.no_bundle_kdf(
+        x25519(identity.dh, header.ephemeral_key)
+        + x25519(identity.dh, header.sender_identity.dh_key)
     )
     ad = _associated_data(header.sender_identity, sender_installation_id, identity.public)
     plaintext = profile.decrypt(

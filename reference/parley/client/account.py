@@ -608,19 +608,27 @@ class Account:
         for rowid, session, active in sessions:
             if active:
                 return rowid, session
+        return self._start_session(account, iid, now)
+
+    def _start_session(self, account: bytes, iid: bytes, now: int) -> tuple[int, Session] | None:
+        """A new session (X3DH) with the peer's installation from its newest bundle,
+        stored; None if no bundle serves (none known, stale, or refused)."""
         bundle = self._bundle_for(account, iid, now)
         if bundle is None:
             return None
-        session = Session.initiate(
-            self._identity,
-            self.installation_id,
-            bundle,
-            iid,
-            now=now,
-            rng=self.rng,
-            profile=self.profile,
-            policy=self.policy,
-        )
+        try:
+            session = Session.initiate(
+                self._identity,
+                self.installation_id,
+                bundle,
+                iid,
+                now=now,
+                rng=self.rng,
+                profile=self.profile,
+                policy=self.policy,
+            )
+        except RemoteError:
+            return None
         return self._insert_session(session, True, now), session
 
     def _encrypt_for(
@@ -1074,23 +1082,10 @@ class Account:
         ) or (kind == P.HELLO and current is not None and not fresh):
             rowid, session = current
         else:
-            bundle = self._bundle_for(account, iid, now)
-            if bundle is None:
+            started = self._start_session(account, iid, now)
+            if started is None:
                 return None
-            try:
-                session = Session.initiate(
-                    self._identity,
-                    self.installation_id,
-                    bundle,
-                    iid,
-                    now=now,
-                    rng=self.rng,
-                    profile=self.profile,
-                    policy=self.policy,
-                )
-            except RemoteError:
-                return None
-            rowid = self._insert_session(session, True, now)
+            rowid, session = started
         body = session.encrypt(
             P.encode_payload(P.Payload(kind, self.rng.random_bytes(P.MESSAGE_ID_SIZE)))
         )

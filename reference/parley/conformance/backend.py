@@ -28,7 +28,7 @@ from ..driver.v1 import driver_pb2 as d
 from ..errors import InvalidArgument
 from ..keys import IdentityKey, IdentityKeyPair, InstallationKeys, OneTimePreKey, SignedPreKey
 from ..no_bundle import open_no_bundle, seal_no_bundle
-from ..primitives import DHKeyPair, Random, hkdf_sha256
+from ..primitives import DHKeyPair, Random
 from ..profile import PROFILES, get_profile
 from ..session import Session
 from ..state import dump_installation
@@ -119,15 +119,7 @@ class ReferenceBackend:
         elif fn == d.KDF_FUNCTION_X3DH:
             outputs = (profile.x3dh_kdf(request.input),)
         elif fn == d.KDF_FUNCTION_NO_BUNDLE:
-            # The core keeps this KDF private (no_bundle._message_key); same formula.
-            outputs = (
-                hkdf_sha256(
-                    profile.x3dh_prefix + request.input,
-                    profile.x3dh_salt,
-                    profile.no_bundle_info,
-                    32,
-                ),
-            )
+            outputs = (profile.no_bundle_kdf(request.input),)
         else:
             raise InvalidArgument("unknown KDF function")
         return d.KdfResponse(outputs=list(outputs))
