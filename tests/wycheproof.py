@@ -1,8 +1,9 @@
 """Load the Wycheproof test vectors that the primitive tests run.
 
-The vectors are a copy of C2SP/wycheproof (see its README.md) kept outside the
-repository, in ``../shared/vectors/wycheproof/`` relative to the project's
-root, with the JSON Schemas they name in ``schemas/`` beside them.
+The vectors are an unchanged copy of C2SP/wycheproof kept in the repository, in
+``tests/vectors/wycheproof/`` (its README.md gives the upstream commit, the
+license and the SHA-256 of each file), with the JSON Schemas they name in
+``schemas/`` beside them.
 
 ``cases(name)`` turns a file into pytest parameters, one per test case, so a
 test is a short body over ``(group, test)`` (the pyca/cryptography style).
@@ -22,7 +23,7 @@ from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-VECTORS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "vectors" / "wycheproof"
+VECTORS_DIR = Path(__file__).resolve().parent / "vectors" / "wycheproof"
 SCHEMAS_DIR = VECTORS_DIR / "schemas"
 
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
