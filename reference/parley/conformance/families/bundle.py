@@ -6,6 +6,7 @@ from ... import primitives as P
 from ...bundle import Bundle, InstallationPreKeys, signed_bundle_bytes
 from ...keys import IdentityKey, IdentityKeyPair
 from ...v1 import wire_pb2 as wire
+from . import edwards as E
 from .common import (
     DAY,
     NOW,
@@ -44,6 +45,12 @@ BUNDLE_NOTES = {
     "LimitExceeded": {
         "bugType": "CAN_OF_WORMS",
         "description": "More one-time prekeys in an entry than the profile allows.",
+    },
+    "Ed25519Strict": {
+        "bugType": "SIGNATURE_MALLEABILITY",
+        "description": "Ed25519 edge cases (PROFILE-013): small-order or non-canonical keys and "
+        "R, non-canonical S. Crafted so that the cofactorless equation holds: a verifier that "
+        "only checks the equation (pyca/cryptography alone) accepts them; libsodium refuses.",
     },
     "NonCanonicalEncoding": {
         "bugType": "MALLEABILITY",
@@ -365,6 +372,30 @@ def bundle_file() -> dict:
         NOW,
         acceptable=True,
     )
+    _strictness_cases(case, alice)
+    pb = _bundle_pb(good)
+    pb.identity.binding_signature = pb.identity.binding_signature[:63]
+    case(
+        "bundle/verify/short-binding-signature",
+        "a 63-byte identity binding signature",
+        ["Malformed"],
+        ["WIRE-001", "KEYS-003"],
+        pb.SerializeToString(deterministic=True),
+        NOW,
+        "MALFORMED_MESSAGE",
+    )
+    pb = _bundle_pb(good)
+    s = int.from_bytes(pb.signature[32:], "little") + E.L
+    pb.signature = pb.signature[:32] + s.to_bytes(32, "little")
+    case(
+        "bundle/verify/non-canonical-s",
+        "the bundle signature with S + L in place of S (the same point equation)",
+        ["Ed25519Strict"],
+        ["PROFILE-013", "BUNDLE-011"],
+        pb.SerializeToString(deterministic=True),
+        NOW,
+        "BUNDLE_SIGNATURE_INVALID",
+    )
     verify_group = {"type": "BundleVerifyTest", "profile": 1, "tests": []}
     for test, expect, acceptable in verify:
         verify_group["tests"].append(_record(verify_group, test, expect, acceptable))
@@ -374,4 +405,141 @@ def bundle_file() -> dict:
         ["Bundle signing (signed bundle bytes, BUNDLE-010) and verification against a clock."],
         BUNDLE_NOTES,
         [create_group, verify_group],
+    )
+
+
+# -- Ed25519 strictness (PROFILE-013) -----------------------------------------------
+
+
+def _craft(
+    k: Keys, a: int, torsion: E.Point, message: bytes, key: bytes, small_r: bool
+) -> bytes | None:
+    """A signature that the cofactorless equation [S]B = R + [h]A accepts.
+
+    The key is ``A = [a]B + torsion`` (given as ``key``, possibly a
+    non-canonical encoding). ``R = [r]B + T`` where ``T`` is a small-order
+    point chosen so that ``T + [h]torsion`` is the neutral point; with
+    ``small_r`` r is 0, so R itself is of small order.
+    """
+    for _ in range(64):
+        r = 0 if small_r else int.from_bytes(k.raw(), "little") % E.L
+        for i in range(8) if small_r or torsion != E.NEUTRAL else (0,):
+            t_r = E.mul(i, E.TORSION_8)
+            r_point = E.add(E.mul(r, E.BASE), t_r)
+            r_bytes = E.encode(r_point)
+            c = E.challenge(r_bytes, key, message)
+            if E.add(t_r, E.mul(c, torsion)) == E.NEUTRAL:
+                s = (r + c * a) % E.L
+                return r_bytes + s.to_bytes(32, "little")
+        if small_r:
+            return None
+    raise AssertionError("no signature found")
+
+
+def _lax_verify(key: bytes, message: bytes, signature: bytes) -> None:
+    """pyca/cryptography alone: the crafted signatures must pass it."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    Ed25519PublicKey.from_public_bytes(key).verify(signature, message)
+
+
+def _crafted_bundle(
+    tc: str, a: int, torsion: E.Point, key: bytes, small_r_bundle: bool = False
+) -> bytes:
+    """A bundle whose identity signing key is ``key`` = [a]B + torsion, with a
+    binding signature and a bundle signature that pass pyca's verification."""
+    k = Keys(tc)
+    dh = P.DHKeyPair.from_private_bytes(k.raw()).public
+    binding_message = IdentityKey.binding_message(dh)
+    binding = _craft(k, a, torsion, binding_message, key, small_r=False)
+    _lax_verify(key, binding_message, binding)
+    identity = IdentityKey(key, dh, binding)
+    entries = (_entry(k, 0),)
+    for timestamp in range(NOW, NOW - 64, -1):
+        message = signed_bundle_bytes(1, identity, entries, timestamp)
+        signature = _craft(k, a, torsion, message, key, small_r=small_r_bundle)
+        if signature is not None:
+            break
+    else:
+        raise AssertionError("no small-order R found")
+    _lax_verify(key, message, signature)
+    return Bundle(1, identity, entries, timestamp, signature).to_bytes()
+
+
+def _strictness_cases(case, alice: IdentityKeyPair) -> None:
+    """Bundles that pyca alone accepts and a strict verifier (libsodium) refuses."""
+    R = ["PROFILE-013", "KEYS-003"]
+    neutral = E.encode(E.NEUTRAL)
+    case(
+        "bundle/verify/neutral-identity-key",
+        "identity signing key = the neutral point (01 00..00), every signature R = neutral, "
+        "S = 0: it verifies for every message under a lax verifier, yet nobody holds the key",
+        ["Ed25519Strict"],
+        R,
+        _crafted_bundle("bundle/verify/neutral-identity-key", 0, E.NEUTRAL, neutral),
+        NOW,
+        "INVALID_IDENTITY_BINDING",
+    )
+    case(
+        "bundle/verify/small-order-identity-key",
+        "identity signing key = a point of order 8, signatures with small-order R and S = 0",
+        ["Ed25519Strict"],
+        R,
+        _crafted_bundle(
+            "bundle/verify/small-order-identity-key", 0, E.TORSION_8, E.encode(E.TORSION_8)
+        ),
+        NOW,
+        "INVALID_IDENTITY_BINDING",
+    )
+    case(
+        "bundle/verify/non-canonical-identity-key",
+        "identity signing key = ee ff..ff 7f, the non-canonical encoding y = p + 1 of the "
+        "neutral point; signatures R = neutral, S = 0",
+        ["Ed25519Strict"],
+        R,
+        _crafted_bundle(
+            "bundle/verify/non-canonical-identity-key",
+            0,
+            E.NEUTRAL,
+            bytes.fromhex("ee" + "ff" * 30 + "7f"),
+        ),
+        NOW,
+        "INVALID_IDENTITY_BINDING",
+    )
+    case(
+        "bundle/verify/neutral-key-sign-bit",
+        "identity signing key = 01 00..00 80, the neutral point written with x's sign bit "
+        "set (x = 0 has no negative: non-canonical); signatures R = neutral, S = 0",
+        ["Ed25519Strict"],
+        R,
+        _crafted_bundle(
+            "bundle/verify/neutral-key-sign-bit", 0, E.NEUTRAL, b"\x01" + bytes(30) + b"\x80"
+        ),
+        NOW,
+        "INVALID_IDENTITY_BINDING",
+    )
+    tc = "bundle/verify/mixed-order-identity-key"
+    a = int.from_bytes(Keys(tc + "/scalar").raw(), "little") % E.L
+    mixed = E.encode(E.add(E.mul(a, E.BASE), E.TORSION_8))
+    case(
+        tc,
+        "identity signing key = [a]B + a point of order 8 (not itself of small order), "
+        "signatures whose challenge is a multiple of 8: valid for libsodium and pyca alike",
+        ["Ed25519Strict", "Valid"],
+        ["PROFILE-013", "BUNDLE-011"],
+        _crafted_bundle(tc, a, E.TORSION_8, mixed),
+        NOW,
+    )
+    tc = "bundle/verify/small-order-r"
+    a = int.from_bytes(Keys(tc + "/scalar").raw(), "little") % E.L
+    mixed = E.encode(E.add(E.mul(a, E.BASE), E.TORSION_8))
+    case(
+        tc,
+        "the key of the case above; the bundle signature's R is a point of small order, "
+        "S = [h]a: the cofactorless equation holds, libsodium refuses the small-order R",
+        ["Ed25519Strict"],
+        ["PROFILE-013", "BUNDLE-011"],
+        _crafted_bundle(tc, a, E.TORSION_8, mixed, small_r_bundle=True),
+        NOW,
+        "BUNDLE_SIGNATURE_INVALID",
     )

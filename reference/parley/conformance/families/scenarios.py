@@ -101,21 +101,32 @@ class Build:
             sign, dh = other["signingPrivateKey"], other["dhPrivateKey"]
         else:
             sign, dh = k.key(), k.key()
-        spks = [{"id": 2 if old_spk else 1, "privateKey": k.key(), "createdAt": NOW - DAY}]
+        # CONF-003's order: identity, installation id, signed prekeys, one-time prekeys
+        installation_id = k.raw(16).hex()
+        # With old_spk, the current signed prekey replaced the old one when that
+        # turned 7 days old (PREKEY-001), 2 days ago.
+        rotated = NOW - 2 * DAY
+        spks = [
+            {
+                "id": 2 if old_spk else 1,
+                "privateKey": k.key(),
+                "createdAt": rotated if old_spk else NOW - DAY,
+            }
+        ]
         if old_spk:
             spks.append(
                 {
                     "id": 1,
                     "privateKey": k.key(),
-                    "createdAt": NOW - 9 * DAY,
-                    "supersededAt": NOW - DAY,
+                    "createdAt": rotated - 7 * DAY,
+                    "supersededAt": rotated,
                 }
             )
         party = {
             "side": "a" if name.startswith("alice") else "b",
             "signingPrivateKey": sign,
             "dhPrivateKey": dh,
-            "installationId": k.raw(16).hex(),
+            "installationId": installation_id,
             "signedPreKeys": spks,
             "oneTimePreKeys": [{"id": 100 + i, "privateKey": k.key()} for i in range(opks)],
         }
@@ -148,6 +159,10 @@ class Build:
     # shorthands
     def bundle(self, *parties: str, name: str | None = None, now: int = NOW, **kw) -> str:
         name = name or "bundle-" + parties[0]
+        for party in parties:  # PREKEY-001: a bundle never offers a prekey due for rotation
+            current = self.test["parties"][party]["signedPreKeys"][0]
+            if not 0 <= now - current["createdAt"] < F.signed_prekey_rotation:
+                raise AssertionError(f"{self.test['tcId']}: {party}'s signed prekey is due")
         self.step("bundle", parties=list(parties), now=now, name=name, **kw)
         return name
 

@@ -71,7 +71,9 @@ def session_scenarios() -> list[dict]:
     # signed prekey is the one now superseded
     twin = dict(b.test["parties"]["bob"])
     b.test["parties"]["bob-old"] = {**twin, "signedPreKeys": [twin["signedPreKeys"][1]]}
-    bun = b.bundle("bob-old", name="old-bundle", now=NOW - 2 * DAY)
+    # signed an hour before the rotation: the old prekey was 7 days less an hour
+    # old, so PREKEY-001 did not yet require a new one
+    bun = b.bundle("bob-old", name="old-bundle", now=NOW - 2 * DAY - 3600)
     b.initiate("alice", "ab", bun, "bob")
     b.respond("bob", "ba", "alice", b.send("ab", "to your old prekey"))
     out.append(b.done())
