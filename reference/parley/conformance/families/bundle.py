@@ -20,6 +20,11 @@ from .common import (
 # == bundles =====================================================================
 
 BUNDLE_NOTES = {
+    "CheckOrder": {
+        "bugType": "FUNCTIONALITY",
+        "description": "Two faults in one bundle: the order of BUNDLE-011 says which one gives "
+        "the code.",
+    },
     "Valid": {"bugType": "BASIC", "description": "A well-formed, fresh, correctly signed bundle."},
     "MultipleInstallations": {
         "bugType": "FUNCTIONALITY",
@@ -395,6 +400,82 @@ def bundle_file() -> dict:
         pb.SerializeToString(deterministic=True),
         NOW,
         "BUNDLE_SIGNATURE_INVALID",
+    )
+    # two faults in one bundle: the order of BUNDLE-011 decides the code
+    order = ["BUNDLE-011"]
+    case(
+        "bundle/verify/order/profile-before-binding",
+        "profile 2 and a DH key the binding does not sign: the profile first",
+        ["CheckOrder"],
+        [*order, "PROFILE-002"],
+        _sign(alice, entries, NOW, profile_id=2, identity_public=unbound).to_bytes(),
+        NOW,
+        "UNSUPPORTED_PROFILE",
+    )
+    bad_both = _bundle_pb(_sign(alice, entries, NOW, identity_public=unbound))
+    bad_both.timestamp = NOW - 1
+    case(
+        "bundle/verify/order/binding-before-signature",
+        "a broken binding and a bundle signature over other bytes: the binding first",
+        ["CheckOrder"],
+        order,
+        bad_both.SerializeToString(deterministic=True),
+        NOW,
+        "INVALID_IDENTITY_BINDING",
+    )
+    stale_bad = _bundle_pb(_sign(alice, entries, NOW - 31 * DAY))
+    stale_bad.timestamp = NOW - 32 * DAY
+    case(
+        "bundle/verify/order/signature-before-age",
+        "a stale bundle whose signature does not verify: the signature first",
+        ["CheckOrder"],
+        [*order, "BUNDLE-020"],
+        stale_bad.SerializeToString(deterministic=True),
+        NOW,
+        "BUNDLE_SIGNATURE_INVALID",
+    )
+    pb = _bundle_pb(_sign(alice, entries, NOW, profile_id=2))
+    pb.installations[0].CopyFrom(_bundle_pb(good).installations[1])
+    pb.installations[1].CopyFrom(_bundle_pb(good).installations[0])
+    case(
+        "bundle/verify/order/structure-before-profile",
+        "profile 2 and entries out of order: the profile-independent rules first",
+        ["CheckOrder"],
+        [*order, "BUNDLE-004"],
+        pb.SerializeToString(deterministic=True),
+        NOW,
+        "MALFORMED_MESSAGE",
+    )
+    pb = _bundle_pb(good)
+    pb.identity.signing_key = pb.identity.signing_key[:31]
+    pb.signature = pb.signature[:63]
+    case(
+        "bundle/verify/order/identity-before-signature-length",
+        "a 31-byte signing key and a 63-byte bundle signature: the identity first",
+        ["CheckOrder"],
+        [*order, "WIRE-001"],
+        pb.SerializeToString(deterministic=True),
+        NOW,
+        "INVALID_KEY",
+    )
+    many_unbound = _sign(alice, [_entry(k, 101)], NOW, identity_public=unbound)
+    case(
+        "bundle/verify/order/counts-before-binding",
+        "101 one-time prekeys and a broken binding: the profile's counts first",
+        ["CheckOrder"],
+        [*order, "BUNDLE-004"],
+        many_unbound.to_bytes(),
+        NOW,
+        "MALFORMED_MESSAGE",
+    )
+    case(
+        "bundle/verify/order/profile-before-counts",
+        "profile 2 and 101 one-time prekeys: the profile first",
+        ["CheckOrder"],
+        order,
+        _sign(alice, [_entry(k, 101)], NOW, profile_id=2).to_bytes(),
+        NOW,
+        "UNSUPPORTED_PROFILE",
     )
     verify_group = {"type": "BundleVerifyTest", "profile": 1, "tests": []}
     for test, expect, acceptable in verify:

@@ -122,6 +122,132 @@ def no_bundle_scenarios() -> list[dict]:
             senderInstallationId=sender,
         )
         out.append(b.done())
+
+    # the replay cache (NOBUNDLE-020) and the order of NOBUNDLE-011
+    def sealed(b: Build, recipient: str = "bob") -> str:
+        return b.step(
+            "sealNoBundle",
+            party="alice",
+            recipient=recipient,
+            plaintext=text("sealed"),
+            ephemeralPrivateKey=b.k.key(),
+            version=1,
+            name="sealed",
+        )["name"]
+
+    def opened(b: Build, party="bob", raw: bytes | None = None, expect="ok"):
+        source = {"inputHex": h(raw)} if raw is not None else {"input": "sealed"}
+        b.step("openNoBundle", expect, party=party, **source, senderInstallationId=b.iid("alice"))
+
+    def altered(b: Build, *, mac=False, binding=False) -> bytes:
+        msg = wire.NoBundleMessage.FromString(b.value("sealed"))
+        if mac:
+            m = bytearray(msg.mac)
+            m[-1] ^= 1
+            msg.mac = bytes(m)
+        if binding:
+            header = wire.NoBundleHeader.FromString(msg.header)
+            sig = bytearray(header.sender_identity.binding_signature)
+            sig[3] ^= 1
+            header.sender_identity.binding_signature = bytes(sig)
+            msg.header = header.SerializeToString()
+        return msg.SerializeToString()
+
+    b = Build(
+        "no-bundle/replayed",
+        "the same no-bundle message opened twice by one installation",
+        ["NoBundle", "Replay"],
+        ["NOBUNDLE-020"],
+    )
+    b.party("alice")
+    b.party("bob")
+    sealed(b)
+    opened(b)
+    opened(b, expect="REPLAYED_INITIAL_MESSAGE")
+    out.append(b.done())
+
+    b = Build(
+        "no-bundle/replay-cache-per-installation",
+        "one no-bundle copy is read by every installation of the account: Bob's second "
+        "installation opens it after the first did; then each refuses it again",
+        ["NoBundle", "Replay"],
+        ["NOBUNDLE-020", "MULTI-003"],
+    )
+    b.party("alice")
+    b.party("bob")
+    b.party("bob2", same_account_as="bob")
+    sealed(b)
+    opened(b)
+    opened(b, party="bob2")
+    opened(b, expect="REPLAYED_INITIAL_MESSAGE")
+    opened(b, party="bob2", expect="REPLAYED_INITIAL_MESSAGE")
+    out.append(b.done())
+
+    b = Build(
+        "no-bundle/failure-not-recorded",
+        "a copy with a broken MAC is refused and its EK not recorded: the genuine message "
+        "opens afterwards, once",
+        ["NoBundle", "Replay", "Tampered"],
+        ["NOBUNDLE-020"],
+    )
+    b.party("alice")
+    b.party("bob")
+    sealed(b)
+    opened(b, raw=altered(b, mac=True), expect="INVALID_MAC")
+    opened(b)
+    opened(b, expect="REPLAYED_INITIAL_MESSAGE")
+    out.append(b.done())
+
+    b = Build(
+        "no-bundle/order/replay-before-mac",
+        "an accepted EK again, with a broken MAC: the replay cache comes before the MAC",
+        ["NoBundle", "CheckOrder"],
+        ["NOBUNDLE-011", "NOBUNDLE-020"],
+    )
+    b.party("alice")
+    b.party("bob")
+    sealed(b)
+    opened(b)
+    opened(b, raw=altered(b, mac=True), expect="REPLAYED_INITIAL_MESSAGE")
+    out.append(b.done())
+
+    b = Build(
+        "no-bundle/order/binding-before-replay",
+        "an accepted EK again, with a broken sender binding: the binding comes first",
+        ["NoBundle", "CheckOrder"],
+        ["NOBUNDLE-011", "KEYS-003"],
+    )
+    b.party("alice")
+    b.party("bob")
+    sealed(b)
+    opened(b)
+    opened(b, raw=altered(b, binding=True), expect="INVALID_IDENTITY_BINDING")
+    out.append(b.done())
+
+    b = Build(
+        "no-bundle/order/binding-before-mac",
+        "a broken sender binding and a broken MAC: the binding first",
+        ["NoBundle", "CheckOrder"],
+        ["NOBUNDLE-011", "KEYS-003"],
+    )
+    b.party("alice")
+    b.party("bob")
+    sealed(b)
+    opened(b, raw=altered(b, mac=True, binding=True), expect="INVALID_IDENTITY_BINDING")
+    out.append(b.done())
+
+    b = Build(
+        "no-bundle/order/recipient-before-binding",
+        "sealed for Carol, with a broken sender binding, opened by Bob: the recipient first",
+        ["NoBundle", "CheckOrder"],
+        ["NOBUNDLE-011"],
+    )
+    b.party("alice")
+    b.party("bob")
+    b.party("carol")
+    sealed(b, recipient="carol")
+    opened(b, raw=altered(b, binding=True), expect="MALFORMED_MESSAGE")
+    out.append(b.done())
     return out
 
 

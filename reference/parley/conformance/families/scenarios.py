@@ -56,7 +56,19 @@ SCENARIO_NOTES = {
         "bugType": "FUNCTIONALITY",
         "description": "A correct MAC over a ciphertext whose PKCS#7 padding is invalid.",
     },
-    "Replay": {"bugType": "MISSING_STEP", "description": "An initial message replayed."},
+    "Replay": {
+        "bugType": "MISSING_STEP",
+        "description": "An initial or a no-bundle message replayed (X3DH-040, NOBUNDLE-020).",
+    },
+    "CheckOrder": {
+        "bugType": "FUNCTIONALITY",
+        "description": "Two faults in one input: the spec's order of checks (X3DH-043, "
+        "NOBUNDLE-011) says which one gives the code.",
+    },
+    "BadBinding": {
+        "bugType": "AUTH_BYPASS",
+        "description": "An identity whose binding signature does not verify (KEYS-003).",
+    },
     "PreKeys": {"bugType": "FUNCTIONALITY", "description": "Prekey use and deletion."},
     "BundleCheck": {"bugType": "MISSING_STEP", "description": "Bundle checks before X3DH."},
     "LowOrderPoint": {"bugType": "EDGE_CASE", "description": "A small-order X25519 key."},

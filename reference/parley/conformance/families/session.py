@@ -426,6 +426,96 @@ def session_scenarios() -> list[dict]:
         sig[0] ^= 1
         x.initiator_identity.binding_signature = bytes(sig)
 
+    def unknown_spk(x):
+        x.signed_prekey_id = 999
+
+    def low_order_ek(x):
+        x.ephemeral_key = LOW_ORDER
+
+    order = ["X3DH-043"]
+    b = Build(
+        "session/respond-order/replay-before-prekey",
+        "an accepted initial message that used a one-time prekey, offered again: the replay "
+        "guard comes before the prekey lookup (the one-time prekey is deleted)",
+        ["Replay", "CheckOrder"],
+        [*order, "X3DH-040", "PREKEY-005"],
+    )
+    bun = two(b)
+    b.initiate("alice", "ab", bun, "bob", opk=100)
+    m1 = b.send("ab", "first")
+    b.respond("bob", "ba", "alice", m1)
+    b.respond("bob", "ba2", "alice", m1, expect="REPLAYED_INITIAL_MESSAGE", unchanged=True)
+    out.append(b.done())
+
+    b = Build(
+        "session/respond-order/binding-before-replay",
+        "an accepted initial message offered again with its initiator's binding broken: the "
+        "binding comes before the replay guard",
+        ["Replay", "CheckOrder"],
+        [*order, "KEYS-003"],
+    )
+    bun = two(b, opks=0)
+    b.initiate("alice", "ab", bun, "bob")
+    m1 = b.send("ab", "first")
+    b.respond("bob", "ba", "alice", m1)
+    b.respond(
+        "bob",
+        "ba2",
+        "alice",
+        raw=tamper(b.value(m1), x3dh=bad_binding),
+        expect="INVALID_IDENTITY_BINDING",
+        unchanged=True,
+    )
+    out.append(b.done())
+
+    b = Build(
+        "session/respond-order/binding-before-prekey",
+        "a broken binding and an unknown signed prekey: the binding first",
+        ["BadBinding", "CheckOrder"],
+        order,
+    )
+    bun = two(b, opks=0)
+    b.initiate("alice", "ab", bun, "bob")
+    m1 = b.send("ab", "first")
+
+    def both(x):
+        bad_binding(x)
+        unknown_spk(x)
+
+    b.respond(
+        "bob",
+        "ba",
+        "alice",
+        raw=tamper(b.value(m1), x3dh=both),
+        expect="INVALID_IDENTITY_BINDING",
+        unchanged=True,
+    )
+    out.append(b.done())
+
+    b = Build(
+        "session/respond-order/prekey-before-dh",
+        "an unknown signed prekey and a low-order EK_A: the prekey lookup comes before any DH",
+        ["LowOrderPoint", "CheckOrder"],
+        [*order, "X3DH-041"],
+    )
+    bun = two(b, opks=0)
+    b.initiate("alice", "ab", bun, "bob")
+    m1 = b.send("ab", "first")
+
+    def prekey_and_point(x):
+        unknown_spk(x)
+        low_order_ek(x)
+
+    b.respond(
+        "bob",
+        "ba",
+        "alice",
+        raw=tamper(b.value(m1), x3dh=prekey_and_point),
+        expect="UNKNOWN_PREKEY",
+        unchanged=True,
+    )
+    out.append(b.done())
+
     b = Build(
         "session/initial-bad-identity-binding",
         "the initiator identity's binding signature fails",

@@ -20,6 +20,16 @@ from .common import (
 # == wire codec ====================================================================
 
 WIRE_NOTES = {
+    "CopyReencoded": {
+        "bugType": "FUNCTIONALITY",
+        "description": "DecodeEnvelope gives each copy's body as the canonical encoding of the "
+        "decoded sub-message, without unknown fields (WIRE-007).",
+    },
+    "CheckOrder": {
+        "bugType": "FUNCTIONALITY",
+        "description": "Two faults in one input: the spec's order of checks (WIRE-005, "
+        "WIRE-006, WIRE-007) says which one gives the code.",
+    },
     "Valid": {"bugType": "BASIC", "description": "A message as the reference sends it."},
     "Malformed": {
         "bugType": "CAN_OF_WORMS",
@@ -228,6 +238,54 @@ def wire_file() -> dict:
         plain + b"\x78\x01",
         acceptable=True,
     )
+    # two faults in one message: the order of WIRE-005 decides the code
+    order = ["WIRE-005"]
+    v2_pb = wire.RatchetMessage.FromString(v2)
+    v2_header = wire.RatchetHeader.FromString(v2_pb.header)
+    v2_header.ratchet_key = v2_header.ratchet_key[:31]
+    rcase(
+        "wire/ratchet/order/version-before-ratchet-key",
+        "version 2 for a v1-only reader, and a 31-byte ratchet key: the version first",
+        ["CheckOrder"],
+        [*order, "VERSION-003"],
+        _rebuild(v2, header=v2_header.SerializeToString()),
+        "UNSUPPORTED_VERSION",
+    )
+    plain_pb = wire.RatchetMessage.FromString(plain)
+    plain_header = wire.RatchetHeader.FromString(plain_pb.header)
+    plain_header.ratchet_key = plain_header.ratchet_key[:31]
+    rcase(
+        "wire/ratchet/order/ratchet-key-before-ciphertext",
+        "a 31-byte ratchet key and an empty ciphertext: the key first",
+        ["CheckOrder"],
+        order,
+        _rebuild(plain, header=plain_header.SerializeToString(), ciphertext=b""),
+        "INVALID_KEY",
+    )
+    init_pb = wire.RatchetMessage.FromString(initial)
+    short_ek = wire.X3DHHeader.FromString(init_pb.x3dh_header)
+    short_ek.ephemeral_key = short_ek.ephemeral_key[:31]
+    rcase(
+        "wire/ratchet/order/mac-before-x3dh-header",
+        "a 31-byte MAC and an X3DH header with a 31-byte EK_A: the MAC first",
+        ["CheckOrder"],
+        order,
+        _rebuild(initial, mac=init_pb.mac[:31], x3dh_header=short_ek.SerializeToString()),
+        "MALFORMED_MESSAGE",
+    )
+    short_binding = wire.X3DHHeader.FromString(init_pb.x3dh_header)
+    short_binding.initiator_identity.binding_signature = (
+        short_binding.initiator_identity.binding_signature[:63]
+    )
+    short_binding.ephemeral_key = short_binding.ephemeral_key[:31]
+    rcase(
+        "wire/ratchet/order/binding-signature-before-ephemeral",
+        "an X3DH header with a 63-byte binding signature and a 31-byte EK_A: the identity first",
+        ["CheckOrder"],
+        [*order, "WIRE-001"],
+        _rebuild(initial, x3dh_header=short_binding.SerializeToString()),
+        "MALFORMED_MESSAGE",
+    )
     ratchet_group = {"type": "RatchetMessageDecodeTest", "tests": []}
     for test, expect, acceptable in ratchet:
         ratchet_group["tests"].append(_record(ratchet_group, test, expect, acceptable))
@@ -291,6 +349,47 @@ def wire_file() -> dict:
         wire.NoBundleMessage(
             header=pbn.header, ciphertext=pbn.ciphertext, mac=pbn.mac[:31]
         ).SerializeToString(),
+        "MALFORMED_MESSAGE",
+    )
+
+    # two faults: the order of WIRE-006
+    def nb_with(header: wire.NoBundleHeader, mac: bytes = pbn.mac, ct: bytes = pbn.ciphertext):
+        return wire.NoBundleMessage(
+            header=header.SerializeToString(), ciphertext=ct, mac=mac
+        ).SerializeToString()
+
+    pbn2 = wire.NoBundleMessage.FromString(nb2)
+    bad = wire.NoBundleHeader.FromString(pbn2.header)
+    bad.ephemeral_key = bad.ephemeral_key[:31]
+    ncase(
+        "wire/no-bundle/order/version-before-ephemeral",
+        "version 2 for a v1-only reader, and a 31-byte ephemeral key: the version first",
+        ["CheckOrder"],
+        ["WIRE-006", "VERSION-003"],
+        nb_with(bad, pbn2.mac),
+        "UNSUPPORTED_VERSION",
+    )
+    bad = wire.NoBundleHeader()
+    bad.CopyFrom(hdr)
+    bad.ephemeral_key = hdr.ephemeral_key[:31]
+    ncase(
+        "wire/no-bundle/order/ephemeral-before-mac",
+        "a 31-byte ephemeral key and a 31-byte MAC: the header's keys first",
+        ["CheckOrder"],
+        ["WIRE-006"],
+        nb_with(bad, pbn.mac[:31]),
+        "INVALID_KEY",
+    )
+    bad = wire.NoBundleHeader()
+    bad.CopyFrom(hdr)
+    bad.sender_identity.binding_signature = hdr.sender_identity.binding_signature[:63]
+    bad.recipient_dh_key = hdr.recipient_dh_key[:31]
+    ncase(
+        "wire/no-bundle/order/identity-before-keys",
+        "a 63-byte binding signature and a 31-byte recipient key: the identity first",
+        ["CheckOrder"],
+        ["WIRE-006", "WIRE-001"],
+        nb_with(bad),
         "MALFORMED_MESSAGE",
     )
     nb_group = {"type": "NoBundleMessageDecodeTest", "tests": []}
@@ -382,6 +481,68 @@ def wire_file() -> dict:
         "a copy with neither body",
         ["Malformed"],
         ["WIRE-040"],
+        bad.SerializeToString(),
+        "MALFORMED_MESSAGE",
+    )
+    # the envelope format version is not a protocol version (VERSION-004)
+    dec_tests.append(
+        (
+            _case(
+                "wire/envelope/format-1-for-a-v2-only-reader",
+                "an envelope (format 1) read by a policy that reads only protocol version 2: "
+                "the envelope decodes, its copies are not checked",
+                ["Valid"],
+                ["VERSION-004", "WIRE-007"],
+                envelope=h(envelope),
+                policy={"reads": [2], "writes": 2},
+            ),
+            "ok",
+        )
+    )
+    mixed = wire.Envelope()
+    mixed.CopyFrom(env)
+    mixed.messages[1].ratchet.CopyFrom(wire.RatchetMessage.FromString(v2))
+    ecase(
+        "wire/envelope/mixed-version-copies",
+        "one fan-out with a version-1 and a version-2 copy, envelope format 1: decodes for a "
+        "v1-only reader",
+        ["Valid"],
+        ["VERSION-004", "WIRE-007"],
+        mixed.SerializeToString(),
+    )
+    unknown = wire.Envelope()
+    unknown.CopyFrom(env)
+    unknown_body = wire.RatchetMessage.FromString(plain + b"\x78\x01")  # field 15
+    unknown.messages[0].ratchet.CopyFrom(unknown_body)
+    ecase(
+        "wire/envelope/copy-with-unknown-field",
+        "a copy whose RatchetMessage has an unknown field: the decoded body is its canonical "
+        "encoding without it",
+        ["CopyReencoded"],
+        ["WIRE-007", "WIRE-004"],
+        unknown.SerializeToString(),
+    )
+    bad = wire.Envelope()
+    bad.CopyFrom(env)
+    bad.version = 2
+    bad.sender_installation_id = env.sender_installation_id[:15]
+    ecase(
+        "wire/envelope/order/version-before-sender-id",
+        "envelope format 2 and a 15-byte sender id: the format version first",
+        ["CheckOrder"],
+        ["WIRE-007", "VERSION-004"],
+        bad.SerializeToString(),
+        "UNSUPPORTED_VERSION",
+    )
+    bad = wire.Envelope()
+    bad.CopyFrom(env)
+    bad.sender_installation_id = env.sender_installation_id[:15]
+    bad.sender_bundle.identity.signing_key = env.sender_bundle.identity.signing_key[:31]
+    ecase(
+        "wire/envelope/order/sender-id-before-bundle",
+        "a 15-byte sender id and an attached bundle with a 31-byte signing key: the id first",
+        ["CheckOrder"],
+        ["WIRE-007"],
         bad.SerializeToString(),
         "MALFORMED_MESSAGE",
     )
