@@ -153,7 +153,7 @@ def wire_file() -> dict:
         "wire/ratchet/short-ratchet-key",
         "a 31-byte ratchet key",
         ["WrongLength"],
-        W,
+        [*W, "KEYS-005"],
         _rebuild(plain, ratchet_key=bytes(31)),
         "INVALID_KEY",
     )
@@ -161,7 +161,7 @@ def wire_file() -> dict:
         "wire/ratchet/long-ratchet-key",
         "a 33-byte ratchet key",
         ["WrongLength"],
-        W,
+        [*W, "KEYS-005"],
         _rebuild(plain, ratchet_key=bytes(33)),
         "INVALID_KEY",
     )
@@ -170,7 +170,7 @@ def wire_file() -> dict:
         "wire/ratchet/short-mac",
         "a 31-byte MAC",
         ["Malformed"],
-        W,
+        [*W, "PROFILE-011"],
         _rebuild(plain, mac=pb.mac[:31]),
         "MALFORMED_MESSAGE",
     )
@@ -178,7 +178,7 @@ def wire_file() -> dict:
         "wire/ratchet/ciphertext-not-block-multiple",
         "a ciphertext of 15 bytes",
         ["Malformed"],
-        W,
+        [*W, "PROFILE-012"],
         _rebuild(plain, ciphertext=pb.ciphertext[:15]),
         "MALFORMED_MESSAGE",
     )
@@ -186,7 +186,7 @@ def wire_file() -> dict:
         "wire/ratchet/empty-ciphertext",
         "no ciphertext",
         ["Malformed"],
-        W,
+        [*W, "PROFILE-012"],
         _rebuild(plain, ciphertext=b""),
         "MALFORMED_MESSAGE",
     )
@@ -234,7 +234,7 @@ def wire_file() -> dict:
         "wire/ratchet/unknown-field",
         "an unknown field 15 appended to the RatchetMessage",
         ["UnknownField"],
-        ["RATCHET-030"],
+        ["RATCHET-030", "WIRE-003"],
         plain + b"\x78\x01",
         acceptable=True,
     )
@@ -458,7 +458,7 @@ def wire_file() -> dict:
         "wire/envelope/short-recipient-id",
         "a 15-byte recipient installation id",
         ["Malformed"],
-        ["WIRE-001", "WIRE-040"],
+        ["WIRE-001", "WIRE-040", "WIRE-041"],
         bad.SerializeToString(),
         "MALFORMED_MESSAGE",
     )
@@ -469,7 +469,7 @@ def wire_file() -> dict:
         "wire/envelope/addressed-no-bundle",
         "a no-bundle copy addressed to an installation",
         ["Malformed"],
-        ["WIRE-040"],
+        ["WIRE-040", "WIRE-041"],
         bad.SerializeToString(),
         "MALFORMED_MESSAGE",
     )
