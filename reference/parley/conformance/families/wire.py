@@ -53,8 +53,10 @@ WIRE_NOTES = {
 
 def _pair(k: Keys, policy_a=None, policy_b=None, opk=True):
     """A live session pair made with the core directly (for codec vectors)."""
-    alice, bob = IdentityKeyPair.generate(k.rng), IdentityKeyPair.generate(k.rng)
+    # CONF-003's order, party by party: identity, then installation
+    alice = IdentityKeyPair.generate(k.rng)
     a_dev = InstallationKeys.generate(k.rng, NOW)
+    bob = IdentityKeyPair.generate(k.rng)
     b_dev = InstallationKeys.generate(k.rng, NOW, one_time_prekeys=1 if opk else 0)
     pol_b = policy_b or VersionPolicy(frozenset({1}), 1)
     bundle = Bundle.create(bob, [InstallationPreKeys.of(b_dev, pol_b)], NOW)
