@@ -22,6 +22,7 @@ then says so. ``write_all`` returns warnings for inputs it cannot read.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import functools
 import html
@@ -98,6 +99,11 @@ def _rel(from_page: str, to_page: str) -> str:
 def _raw(html_text: str) -> list[str]:
     """An HTML block, as a MyST ``raw`` directive (its lines may be blank)."""
     return ["`````{raw} html", html_text, "`````", ""]
+
+
+def _tc_label(tc_id: str) -> str:
+    """A tcId as HTML that may wrap after each ``/``."""
+    return _esc(tc_id).replace("/", "/<wbr>")
 
 
 def tc_anchor(tc_id: str) -> str:
@@ -234,19 +240,22 @@ def _vector_file_page(rel: str, docname: str, data, cases: list[dict], index) ->
         reqs = ", ".join(
             _req_link_html(r, index, docname) for r in case.get("requirements", []) or []
         )
-        error = f"<code>{_esc(case['error'])}</code>" if case.get("error") else ""
-        flags = _esc(", ".join(map(str, case.get("flags", []) or [])))
+        result = _esc(case.get("result", ""))
+        if case.get("error"):
+            result += f"<br><code>{_esc(case['error'])}</code>"
+        flags = [str(f) for f in case.get("flags", []) or []]
+        if flags:
+            result += '<span class="flags">' + _esc(", ".join(flags)) + "</span>"
         rows.append(
-            f'<tr{anchor_attr}><td><a class="tc" href="#{anchor}"><code>{_esc(tc_id)}</code></a>'
-            f"</td><td>{_esc(case.get('comment', ''))}</td><td>{_esc(case.get('result', ''))}"
-            f"</td><td>{error}</td><td>{flags}</td><td>{reqs or '-'}</td></tr>"
+            f'<tr{anchor_attr}><td><a class="tc" href="#{anchor}">'
+            f"<code>{_tc_label(tc_id)}</code></a>"
+            f"</td><td>{_esc(case.get('comment', ''))}</td><td>{result}</td>"
+            f"<td>{reqs or '-'}</td></tr>"
         )
     out += _raw(
         '<div class="table-wrapper"><table class="docutils vectors">'
-        "<thead><tr><th>tcId</th><th>comment</th><th>result</th><th>error</th>"
-        "<th>flags</th><th>requirements</th></tr></thead><tbody>\n"
-        + "\n".join(rows)
-        + "\n</tbody></table></div>"
+        "<thead><tr><th>tcId</th><th>comment</th><th>result, error, flags</th>"
+        "<th>requirements</th></tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>"
     )
     return "\n".join(out)
 
@@ -296,11 +305,10 @@ def test_page_of(file: str) -> str:
 def _details(items: list[str], label: str, open_limit: int = 3) -> str:
     if not items:
         return "-"
+    listed = "".join(f'<div class="item">{item}</div>' for item in items)
     if len(items) <= open_limit:
-        return "<br>".join(items)
-    return (
-        f"<details><summary>{len(items)} {label}</summary>" + "<br>".join(items) + "</details>"
-    )
+        return listed
+    return f"<details><summary>{len(items)} {label}</summary>{listed}</details>"
 
 
 def traceability_page(matrix: traceability.Matrix, root: Path) -> str:
@@ -348,12 +356,16 @@ def traceability_page(matrix: traceability.Matrix, root: Path) -> str:
     rows = []
     for req in sorted(index.requirements.values(), key=lambda r: traceability._sort_key(r.id)):
         entry = cov.get(req.id, {"vector": [], "test": []})
-        status = "" if entry["vector"] or entry["test"] else ' <strong class="uncovered">uncovered</strong>'
+        status = (
+            ""
+            if entry["vector"] or entry["test"]
+            else ' <strong class="uncovered">uncovered</strong>'
+        )
         vector_links = []
         for where in entry["vector"]:
             file, _, tc_id = where.partition("#")
             href = f"{_rel(TRACE_PAGE, vector_page_of(file))}#{tc_anchor(tc_id)}"
-            vector_links.append(f'<a href="{_esc(href)}"><code>{_esc(tc_id)}</code></a>')
+            vector_links.append(f'<a href="{_esc(href)}"><code>{_tc_label(tc_id)}</code></a>')
         test_links = []
         for where in entry["test"]:
             file, line = test_location(root, where)
@@ -363,18 +375,17 @@ def traceability_page(matrix: traceability.Matrix, root: Path) -> str:
                 f'<a href="{_esc(href)}"><code>{_esc(name)}</code></a> '
                 f'<span class="where">{_esc(file)}:{line}</span>'
             )
-        section = (
-            f'<a href="{_esc(_rel(TRACE_PAGE, req.docname))}">{_esc(req.docname.split("/")[-1])}</a>'
-        )
+        chapter = req.docname.split("/")[-1]
+        section = f'<a href="{_esc(_rel(TRACE_PAGE, req.docname))}">{_esc(chapter)}</a>'
         rows.append(
             f'<tr id="{trace_anchor(req.id)}"><td>{_req_link_html(req.id, index, TRACE_PAGE)}'
-            f"{status}</td><td>{req.level}</td><td>{section}</td>"
+            f'<span class="level">{req.level}</span>{status}</td><td>{section}</td>'
             f"<td>{_details(vector_links, 'vector cases')}</td>"
             f"<td>{_details(test_links, 'tests')}</td></tr>"
         )
     out += _raw(
         '<div class="table-wrapper"><table class="docutils trace">'
-        "<thead><tr><th>requirement</th><th>level</th><th>section</th><th>vectors</th>"
+        "<thead><tr><th>requirement</th><th>section</th><th>vectors</th>"
         "<th>tests</th></tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>"
     )
     return "\n".join(out)
@@ -393,7 +404,9 @@ def test_source_pages(matrix: traceability.Matrix, root: Path) -> dict[str, str]
             code = (root / file).read_text(encoding="utf-8")
         except OSError:
             continue
-        formatter = HtmlFormatter(linenos="inline", lineanchors="L", anchorlinenos=True, wrapcode=True)
+        formatter = HtmlFormatter(
+            linenos="inline", lineanchors="L", anchorlinenos=True, wrapcode=True
+        )
         body = highlight(code, PythonLexer(), formatter)
         out = [
             "---",
@@ -456,23 +469,27 @@ def mutants_page(root: Path, index: sr.SpecIndex, warnings: list[str]) -> str:
         killers = []
         for tc_id in m.get("killed_by") or []:
             target = tc_pages.get(tc_id)
-            label = f"<code>{_esc(tc_id)}</code>"
+            label = f"<code>{_tc_label(tc_id)}</code>"
             killers.append(
                 f'<a href="{_esc(_rel(page, target))}#{tc_anchor(tc_id)}">{label}</a>'
                 if target
                 else label
             )
-        status = "killed" if killers else '<strong class="uncovered">survived</strong>'
+        verdict = (
+            _details(killers, "vector cases")
+            if killers
+            else '<strong class="uncovered">survived</strong>'
+        )
         reqs = ", ".join(_req_link_html(r, index, page) for r in m.get("requirements") or [])
         name = str(m.get("name", ""))
         rows.append(
             f'<tr id="mutant-{_esc(name)}"><td><code>{_esc(name)}</code></td>'
             f"<td>{_esc(m.get('description', ''))}</td><td>{reqs or '-'}</td>"
-            f"<td>{status}</td><td>{_details(killers, 'vector cases')}</td></tr>"
+            f"<td>{verdict}</td></tr>"
         )
     out += _raw(
         '<div class="table-wrapper"><table class="docutils mutants">'
-        "<thead><tr><th>mutant</th><th>what is wrong</th><th>requirements</th><th>status</th>"
+        "<thead><tr><th>mutant</th><th>what is wrong</th><th>requirements</th>"
         "<th>killed by</th></tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>"
     )
     return "\n".join(out)
@@ -481,8 +498,20 @@ def mutants_page(root: Path, index: sr.SpecIndex, warnings: list[str]) -> str:
 # -- CLI reference ---------------------------------------------------------------------
 
 
+def _cli_commands() -> list[tuple[str, str]]:
+    """(name, one-line help) of every ``parley`` subcommand, as ``parley --help`` lists them."""
+    from parley.client.cli import build_parser
+
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return [(c.dest, c.help or "") for c in action._choices_actions]
+    return []
+
+
 def cli_page() -> str:
     """The ``parley`` command, generated from its argparse parser (sphinx-argparse)."""
+    commands = _cli_commands()
     return "\n".join(
         [
             "# Command-line reference",
@@ -492,6 +521,16 @@ def cli_page() -> str:
             "says. A shell session: {doc}`/index` (quick start); the library behind it: "
             "{doc}`/docs/api/python`.",
             "",
+            *_raw(
+                '<div class="table-wrapper"><table class="docutils cli">'
+                "<thead><tr><th>command</th><th>what it does</th></tr></thead><tbody>"
+                + "".join(
+                    f'<tr><td><a href="#parley-{_esc(n)}"><code>parley {_esc(n)}</code></a></td>'
+                    f"<td>{_esc(h)}</td></tr>"
+                    for n, h in commands
+                )
+                + "</tbody></table></div>"
+            ),
             "```{eval-rst}",
             ".. argparse::",
             "   :module: parley.client.cli",

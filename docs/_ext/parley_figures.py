@@ -33,7 +33,7 @@ from sphinxcontrib.svgbob._svgbob import to_svg
 _MARKERS = ("big_open_circle", "open_circle", "circle", "diamond", "arrow")
 _SIZE = re.compile(r'<svg xmlns="http://www.w3.org/2000/svg" width="(\d+)" height="(\d+)"')
 # Below this share of its natural width a figure stops shrinking and scrolls in its box.
-MIN_SCALE = 0.62
+MIN_SCALE = 0.75
 
 
 def render_svg(code: str, label: str) -> tuple[str, int, int]:
