@@ -57,6 +57,15 @@ BROWSER_PAGES = [
     "docs/_generated/traceability.html",
     "docs/_generated/vectors.html",
     *VECTOR_PAGES,
+    "docs/_generated/requirements.html",
+    "docs/_generated/reference.html",
+    "docs/_generated/grpc-api.html",
+    "docs/_generated/mutants.html",
+    "docs/_generated/conformance-report.html",
+    "docs/_generated/cli.html",
+    "docs/api/python.html",
+    "docs/implementers.html",
+    "docs/bots.html",
 ]
 # The figures each chapter must show (docs/_ext/parley_figures.py), by their names.
 FIGURES = {
@@ -469,3 +478,49 @@ def test_copy_buttons_on_code(server: str, browser) -> None:
     browser.set_viewport_size({"width": WIDTHS[0], "height": 900})
     browser.goto(f"{server}/index.html", wait_until="load")
     assert browser.locator("button.copybtn").count() >= 3
+
+
+def _target_in_view(page) -> bool:
+    """Wait for the browser to scroll to the URL's anchor; True once it is in view."""
+    page.wait_for_function(
+        """() => {
+          const el = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+          if (!el) return false;
+          const top = el.getBoundingClientRect().top;
+          return top >= 0 && top < innerHeight;
+        }""",
+        timeout=10_000,
+    )
+    return True
+
+
+def test_following_the_links_both_ways(server: str, browser) -> None:
+    """Badge -> matrix row -> vector case, and matrix row -> test line -> back to the spec."""
+    browser.set_viewport_size({"width": WIDTHS[0], "height": 900})
+    browser.goto(f"{server}/spec/x3dh.html", wait_until="load")
+    browser.locator("#req-x3dh-040 a").click()
+    browser.wait_for_url("**/docs/_generated/traceability.html#trace-x3dh-040")
+    assert _target_in_view(browser)
+    row = browser.locator("#trace-x3dh-040")
+    for summary in row.locator("summary").all():
+        summary.click()  # open "N vector cases" / "N tests"
+    vector = row.locator("a[href*='vectors/']").first
+    tc_anchor = (vector.get_attribute("href") or "").split("#", 1)[1]
+    vector.click()
+    browser.wait_for_url(f"**#{tc_anchor}")
+    assert _target_in_view(browser)
+    assert browser.locator(f"#{tc_anchor} a[href*='#req-x3dh-040']").count() == 1
+    browser.go_back()
+    browser.wait_for_url("**/traceability.html#trace-x3dh-040")
+    for summary in row.locator("details:not([open]) summary").all():
+        summary.click()
+    test = row.locator("a[href*='tests/']").first
+    line = (test.get_attribute("href") or "").split("#L-", 1)[1]
+    test.click()
+    browser.wait_for_url(f"**#L-{line}")
+    assert _target_in_view(browser)
+    browser.screenshot(path=str(SCREENSHOTS / "test-source-line-1280.png"))
+    browser.go_back()
+    browser.locator("#trace-x3dh-040 a.req").click()
+    browser.wait_for_url("**/spec/x3dh.html#req-x3dh-040")
+    assert _target_in_view(browser)

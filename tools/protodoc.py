@@ -249,9 +249,10 @@ def render(files: list[ProtoFile], title: str = "Schema reference", intro: str =
 
     def type_link(type_name: str, package: str) -> str:
         full = type_name if "." in type_name and type_name in known else f"{package}.{type_name}"
+        shown = type_name.removeprefix(package + ".")  # the package is in the heading
         if full in known:
-            return f"[`{type_name}`](#{_anchor(full)})"
-        return f"`{type_name}`"
+            return f"[`{shown}`](#{_anchor(full)})"
+        return f"`{shown}`"
 
     for pf in sorted(files, key=lambda f: f.path):
         out += [f"## `{pf.path}`", "", f"Package `{pf.package}`.", ""]
@@ -261,11 +262,13 @@ def render(files: list[ProtoFile], title: str = "Schema reference", intro: str =
             out += [f"({_anchor(svc.full_name)})=", f"### service `{svc.name}`", ""]
             if svc.comment:
                 out += [svc.comment, ""]
-            out += ["| method | request | response | description |", "|---|---|---|---|"]
-            for m in svc.methods:
+            for m in svc.methods:  # a list, not a table: comments are long
                 req = ("stream " if m.client_streaming else "") + type_link(m.input, pf.package)
                 resp = ("stream " if m.server_streaming else "") + type_link(m.output, pf.package)
-                out.append(f"| `{m.name}` | {req} | {resp} | {_md(m.comment)} |")
+                out.append(
+                    f"- **`{m.name}`**({req}) → {resp}"
+                    + (f"  \n  {_md(m.comment)}" if m.comment else "")
+                )
             out.append("")
         for msg in pf.messages:
             out += [f"({_anchor(msg.full_name)})=", f"### `{msg.name}`", ""]
