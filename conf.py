@@ -45,6 +45,7 @@ suppress_warnings: list[str] = []
 sys.path.insert(0, str(ROOT / "reference"))
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+autodoc_preserve_defaults = True
 autodoc_default_options = {"members": True, "show-inheritance": True}
 
 html_theme = "furo"
