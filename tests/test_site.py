@@ -387,7 +387,11 @@ _MEASURE = """() => {
     .filter((e) => e.getBoundingClientRect().right > innerWidth + 1)
     .filter((e) => !e.closest(".table-wrapper, .highlight, .diagram-box, pre, .sidebar-drawer"))
     .slice(0, 5).map((e) => e.tagName + "." + e.className);
-  return {scrollWidth: doc.scrollWidth, innerWidth, figures, images, missing, wide,
+  const seen = new Set(), duplicates = [];
+  for (const e of document.querySelectorAll("[id]")) {
+    if (seen.has(e.id)) duplicates.push(e.id); else seen.add(e.id);
+  }
+  return {scrollWidth: doc.scrollWidth, innerWidth, figures, images, missing, wide, duplicates,
           title: document.querySelector("h1") ? document.querySelector("h1").textContent : ""};
 }"""
 
@@ -423,6 +427,8 @@ def test_pages_fit_and_show_their_figures(server: str, browser, width: int) -> N
         for image in got["images"]:
             if not image["hidden"] and (image["width"] == 0 or image["height"] == 0):
                 problems.append(f"{path}: an empty {image['tag']}")
+        if got["duplicates"]:
+            problems.append(f"{path}: ids used twice {got['duplicates'][:5]}")
         if got["missing"]:
             problems.append(f"{path}: links to missing anchors {got['missing'][:5]}")
     assert browser.js_errors == []
