@@ -400,9 +400,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from .server import serve
+    from .server import check_serve_options, serve
 
     home = _home(args)
+    check_serve_options(  # every option checked before the account is created
+        socket_path=None if args.listen else Path(args.socket or home / "api.sock"),
+        listen=args.listen,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+        poll_interval=args.interval,
+        socket_folder_made_later=args.socket is None,
+    )
     if not (home / DB_NAME).exists():
         cmd_init(args)  # no set-up needed: the first start creates the account
     passphrase = _passphrase()
