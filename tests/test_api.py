@@ -25,45 +25,69 @@ ENV_PASS = "api test passphrase"
 class Daemon:
     """A `parley serve` subprocess and a client stub for it."""
 
-    def __init__(self, home: Path, mailbox: Path, sock_dir: Path) -> None:
+    def __init__(
+        self,
+        home: Path,
+        mailbox: Path,
+        sock_dir: Path | None,
+        listen: list[str] | None = None,
+        socket: Path | None = None,
+    ) -> None:
         self.home, self.mailbox = home, mailbox
-        self.socket = sock_dir / f"{home.name}.sock"
+        self.socket = socket or (sock_dir / f"{home.name}.sock" if sock_dir else None)
+        self.listen = listen  # serve's options instead of --socket ([]: the default socket)
         self.token_file = home / "api.token"
+        self.log = home.parent / f"{home.name}.serve.log"  # the daemon's stderr
         self.proc: subprocess.Popen | None = None
         self.channel: grpc.Channel | None = None
+        self.ready_line = ""
 
-    def start(self) -> Daemon:
+    def start(self, channel_credentials: grpc.ChannelCredentials | None = None) -> Daemon:
         env = {**os.environ, "PARLEY_PASSPHRASE": ENV_PASS}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "parley.client.cli",
-                "--home",
-                str(self.home),
-                "--mailbox",
-                str(self.mailbox),
-                "serve",
-                "--socket",
-                str(self.socket),
-                "--interval",
-                "0.05",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        where = self.listen if self.listen is not None else ["--socket", str(self.socket)]
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "parley.client.cli",
+                    "--home",
+                    str(self.home),
+                    "--mailbox",
+                    str(self.mailbox),
+                    "serve",
+                    *where,
+                    "--interval",
+                    "0.05",
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         assert self.proc.stdout is not None
         for line in self.proc.stdout:  # the first start creates the account first
             if line.startswith("serving"):
+                self.ready_line = line.strip()
                 break
         else:  # stdout closed: the daemon exited
-            raise AssertionError(f"serve did not start: {self.proc.stderr.read()}")
+            raise AssertionError(f"serve did not start: {self.log.read_text()}")
         self.token = self.token_file.read_text().strip()
-        self.channel = grpc.insecure_channel(f"unix:{self.socket}")
+        if self.socket is not None:
+            self.channel = grpc.insecure_channel(f"unix:{self.socket}")
+        else:  # "serving ... on HOST:PORT; token in ..."
+            address = self.ready_line.split(" on ", 1)[1].split(";", 1)[0]
+            assert channel_credentials is not None
+            self.channel = grpc.secure_channel(
+                address,
+                channel_credentials,
+                options=[("grpc.ssl_target_name_override", "localhost")],
+            )
         self.stub = pb_grpc.ParleyServiceStub(self.channel)
         return self
+
+    def log_text(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
 
     @property
     def auth(self) -> list[tuple[str, str]]:
@@ -279,3 +303,235 @@ def test_non_loopback_needs_tls(tmp_path):
     )
     assert result.returncode == 1
     assert "not a loopback address" in result.stderr
+
+
+# -- grpc.aio: streams hold no threads ----------------------------------------------------
+
+
+def test_open_streams_do_not_starve_other_calls(pair):
+    """48 idle SubscribeEvents streams (three times the old 16-thread pool), then the
+    cap: the stream past MAX_STREAMS is RESOURCE_EXHAUSTED, and unary calls still
+    answer promptly all along."""
+    import time
+
+    from parley.client.server import MAX_STREAMS
+
+    alice, _ = pair
+    channel = grpc.insecure_channel(f"unix:{alice.socket}")  # the streams' own connection
+    stub = pb_grpc.ParleyServiceStub(channel)
+    streams = []
+
+    def open_streams(count: int) -> None:
+        for _ in range(count):
+            streams.append(
+                stub.SubscribeEvents(pb.SubscribeEventsRequest(), metadata=alice.auth, timeout=60)
+            )
+
+    def unary_latencies(rounds: int = 5) -> list[float]:
+        out = []
+        for _ in range(rounds):
+            start = time.monotonic()
+            alice.call("GetAccount", pb.GetAccountRequest())
+            alice.call("ListContacts", pb.ListContactsRequest())
+            out.append(time.monotonic() - start)
+        return out
+
+    try:
+        open_streams(48)
+        time.sleep(1.0)  # let the daemon take every stream
+        assert all(s.running() or not s.done() for s in streams)
+        at_48 = unary_latencies()
+        open_streams(MAX_STREAMS - 48)
+        time.sleep(1.0)
+        at_max = unary_latencies()
+        extra = stub.SubscribeEvents(pb.SubscribeEventsRequest(), metadata=alice.auth, timeout=10)
+        code, details = _abort_code(lambda: next(iter(extra)))
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED, details
+        assert not any(s.done() for s in streams)  # the open ones are still open
+        after = unary_latencies()
+    finally:
+        for s in streams:
+            s.cancel()
+        channel.close()
+    print(
+        f"\nstreams 48: max {max(at_48) * 1000:.0f} ms per 2 calls; "
+        f"{MAX_STREAMS}: max {max(at_max) * 1000:.0f} ms; refused 129th, then "
+        f"max {max(after) * 1000:.0f} ms"
+    )
+    assert max(at_48 + at_max + after) < 2.0
+    assert alice.proc.poll() is None
+
+
+def test_integers_out_of_range_are_invalid_argument(pair):
+    alice, _ = pair
+    for ids in ([2**64 - 1], [2**63], [0], [1, 2**64 - 1]):
+        code, details = _abort_code(
+            lambda ids=ids: alice.call("AckEvents", pb.AckEventsRequest(event_ids=ids))
+        )
+        assert code == grpc.StatusCode.INVALID_ARGUMENT, (ids, details)
+        assert "out of range" in details
+    code, _ = _abort_code(
+        lambda: alice.call("AckEvents", pb.AckEventsRequest(event_ids=[1] * 10_001))
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    code, _ = _abort_code(
+        lambda: alice.call("ListMessages", pb.ListMessagesRequest(limit=2**32 - 1))
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    # strings: length and control characters
+    for request in (
+        pb.AddContactRequest(code="parley1:aaaa", name="x" * 201),
+        pb.AddContactRequest(code="parley1:aaaa", name="evil\x1b[2J"),
+        pb.AddContactRequest(code="parley1:" + "a" * 20_000),
+    ):
+        code, details = _abort_code(lambda r=request: alice.call("AddContact", r))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT, details
+    code, _ = _abort_code(
+        lambda: alice.call("SendMessage", pb.SendMessageRequest(contact="x" * 1000, body=b"x"))
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert alice.call("GetAccount", pb.GetAccountRequest()).installation_id
+    assert "Traceback" not in alice.log_text()
+    assert "OverflowError" not in alice.log_text()
+
+
+def test_undecodable_request_is_invalid_argument(pair):
+    alice, _ = pair
+    for method, raw in (
+        ("AddContact", b"\x0a\x01\xff"),  # a string field that is not UTF-8
+        ("AckEvents", b"\x0a\x05\x01"),  # a packed field cut short
+        ("ListMessages", b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+    ):
+        call = alice.channel.unary_unary(f"/parley.api.v1.ParleyService/{method}")
+        code, details = _abort_code(lambda c=call, r=raw: c(r, metadata=alice.auth, timeout=10))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT, (method, details)
+    stream = alice.channel.unary_stream("/parley.api.v1.ParleyService/SubscribeEvents")
+    code, _ = _abort_code(lambda: next(iter(stream(b"\x0a\x01", metadata=alice.auth, timeout=10))))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "Traceback" not in alice.log_text()
+
+
+# -- health and reflection ------------------------------------------------------------------
+
+
+def test_health_needs_no_token_everything_else_does(pair):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    alice, _ = pair
+    health = health_pb2_grpc.HealthStub(alice.channel)
+    for service in ("", "parley.api.v1.ParleyService"):
+        answer = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    code, _ = _abort_code(
+        lambda: health.Check(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=10)
+    )
+    assert code == grpc.StatusCode.NOT_FOUND
+    # the stream of the health service, the API, reflection: token only
+    watch = health.Watch(health_pb2.HealthCheckRequest(), timeout=10)
+    assert _abort_code(lambda: next(iter(watch)))[0] == grpc.StatusCode.UNAUTHENTICATED
+    code, _ = _abort_code(lambda: alice.stub.GetAccount(pb.GetAccountRequest(), timeout=10))
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    reflect = reflection_pb2_grpc.ServerReflectionStub(alice.channel)
+    ask = reflection_pb2.ServerReflectionRequest(list_services="")
+    denied = reflect.ServerReflectionInfo(iter([ask]), timeout=10)
+    assert _abort_code(lambda: next(iter(denied)))[0] == grpc.StatusCode.UNAUTHENTICATED
+    (answer,) = reflect.ServerReflectionInfo(iter([ask]), metadata=alice.auth, timeout=10)
+    names = {s.name for s in answer.list_services_response.service}
+    assert {"parley.api.v1.ParleyService", "grpc.health.v1.Health"} <= names
+
+
+def test_vendored_health_schema_matches_the_served_one(tmp_path):
+    """third_party/proto/grpc/health/v1/health.proto, read by `buf curl --schema`,
+    describes exactly the service the daemon serves (grpcio-health-checking's)."""
+    from google.protobuf import descriptor_pb2
+    from grpc_health.v1 import health_pb2
+    from grpc_tools import protoc
+
+    root = Path(__file__).resolve().parents[1] / "third_party" / "proto"
+    out = tmp_path / "health.binpb"
+    assert protoc.main(["protoc", f"-I{root}", f"-o{out}", "grpc/health/v1/health.proto"]) == 0
+    (ours,) = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file
+    theirs = descriptor_pb2.FileDescriptorProto()
+    health_pb2.DESCRIPTOR.CopyToProto(theirs)
+
+    def fields(message):
+        yield from message.field
+        for nested in message.nested_type:
+            yield from fields(nested)
+
+    for fd in (ours, theirs):
+        fd.ClearField("name")
+        fd.ClearField("source_code_info")
+        for message in fd.message_type:
+            for field in fields(message):
+                field.ClearField("json_name")  # protoc fills in the default
+    assert ours == theirs
+
+
+def _shell_lines(text: str, start: str) -> list[str]:
+    """The commands of a document's shell blocks that begin with ``start``
+    (a trailing backslash continues a line), without the prompt."""
+    out, current = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if current is None and line.removeprefix("$ ").startswith(start):
+            current = line.removeprefix("$ ")
+        elif current is not None:
+            current += " " + line
+        else:
+            continue
+        if current.endswith("\\"):
+            current = current[:-1].rstrip()
+        else:
+            out.append(current)
+            current = None
+    return out
+
+
+def test_buf_curl_lines_of_the_readme_and_the_bots_guide_work(tmp_path):
+    """Run every `buf curl` line of README.md and docs/bots.md as written, against a
+    daemon whose home is `bot` (README, from the project folder) and `~/bot` (guide)."""
+    root = Path(__file__).resolve().parents[1]
+    buf = root / ".tools" / "node_modules" / ".bin" / "buf"
+    if not buf.exists():
+        pytest.skip("buf is not installed: `make lint` installs it into .tools/")
+    lines = {
+        doc: _shell_lines((root / doc).read_text(), "buf curl")
+        for doc in ("README.md", "docs/bots.md")
+    }
+    assert all(lines.values()), lines
+    assert any("grpc.health.v1.Health/Check" in line for line in lines["README.md"])
+    assert any("grpc.health.v1.Health/Check" in line for line in lines["docs/bots.md"])
+    # a short folder (sun_path), with the project's schema folders beside the home
+    work = Path(tempfile.mkdtemp(prefix="pb", dir="/tmp"))
+    try:
+        for name in ("proto", "third_party"):
+            (work / name).symlink_to(root / name)
+        bot = Daemon(work / "bot", work / "mailbox", None, [], socket=work / "bot" / "api.sock")
+        bot.start()
+        env = {**os.environ, "HOME": str(work), "PATH": f"{buf.parent}:{os.environ['PATH']}"}
+        try:
+            for doc, commands in lines.items():
+                for command in commands:
+                    result = subprocess.run(
+                        ["bash", "-c", command],
+                        cwd=work,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        timeout=60,
+                    )
+                    assert result.returncode == 0, (doc, command, result.stderr)
+                    if "Health/Check" in command:
+                        assert '"status": "SERVING"' in result.stdout
+                        assert "authorization" not in command  # no token needed
+                    else:
+                        assert (
+                            bot.call("GetAccount", pb.GetAccountRequest()).fingerprint
+                            in result.stdout
+                        )
+        finally:
+            bot.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
