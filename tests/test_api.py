@@ -535,3 +535,108 @@ def test_buf_curl_lines_of_the_readme_and_the_bots_guide_work(tmp_path):
             bot.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# -- serve's options: one-line errors, nothing created -----------------------------------
+
+
+def _self_signed(tmp_path: Path, name: str = "localhost") -> tuple[Path, Path]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _serve_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PARLEY_PASSPHRASE": ENV_PASS}
+    return subprocess.run(
+        [sys.executable, "-m", "parley.client.cli", "--home", str(tmp_path / "h"),
+         "--mailbox", str(tmp_path / "m"), "serve", *args],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_bad_serve_options_are_one_line_errors_before_anything_is_made(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    other_cert, _ = _self_signed(tmp_path, "other")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    tls = ["--listen", "127.0.0.1:0", "--tls-cert"]
+    cases = [
+        (["--interval", "-1"], "--interval"),
+        (["--interval", "nan"], "--interval"),
+        (["--interval", "inf"], "--interval"),
+        (["--interval", "0"], "--interval"),
+        (["--socket", "/missing/dir/s.sock"], "does not exist"),
+        (["--socket", "/tmp/" + "x" * 120 + ".sock"], "too long"),
+        (["--socket", str(garbage)], "not a socket"),
+        ([*tls, str(tmp_path / "none.crt"), "--tls-key", str(key)], "cannot read"),
+        ([*tls, str(garbage), "--tls-key", str(key)], "no PEM certificate"),
+        ([*tls, str(cert), "--tls-key", str(garbage)], "no unencrypted PEM private key"),
+        ([*tls, str(key), "--tls-key", str(key)], "no PEM certificate"),
+        ([*tls, str(other_cert), "--tls-key", str(key)], "is not the key of"),
+        (["--tls-cert", str(cert), "--tls-key", str(key)], "go with --listen"),
+        (["--listen", "127.0.0.1:0", "--tls-cert", str(cert)], "both"),
+    ]
+    for args, words in cases:
+        result = _serve_cli(tmp_path, *args)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+        assert words in result.stderr and "[INVALID_ARGUMENT]" in result.stderr, result.stderr
+        assert not (tmp_path / "h").exists(), args  # checked before the account is created
+
+
+def test_serve_over_tls(tmp_path):
+    """`serve --listen 127.0.0.1:0 --tls-cert --tls-key`: a TLS client with the
+    certificate as its root gets answers; health needs no token there either."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    cert, key = _self_signed(tmp_path)
+    args = ["--listen", "127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key)]
+    daemon = Daemon(tmp_path / "tls", tmp_path / "mailbox", None, args)
+    daemon.start(grpc.ssl_channel_credentials(root_certificates=cert.read_bytes()))
+    try:
+        assert daemon.ready_line.split(" on ", 1)[1].startswith("127.0.0.1:")
+        assert daemon.call("GetAccount", pb.GetAccountRequest()).installation_id
+        health = health_pb2_grpc.HealthStub(daemon.channel)
+        status = health.Check(health_pb2.HealthCheckRequest(), timeout=10).status
+        assert status == health_pb2.HealthCheckResponse.SERVING
+        # a client that does not trust the certificate gets nothing
+        address = daemon.ready_line.split(" on ", 1)[1].split(";", 1)[0]
+        with grpc.insecure_channel(address) as plain:
+            code, _ = _abort_code(
+                lambda: health_pb2_grpc.HealthStub(plain).Check(
+                    health_pb2.HealthCheckRequest(), timeout=3
+                )
+            )
+            assert code == grpc.StatusCode.UNAVAILABLE
+    finally:
+        daemon.stop()
+    assert "Traceback" not in daemon.log_text()
