@@ -65,3 +65,26 @@ def test_a_folder_or_missing_file_is_unreadable(tmp_path):
         read_qr_image(tmp_path)
     with pytest.raises(QRCodeUnreadable):
         read_qr_image(tmp_path / "missing.png")
+
+
+def test_warnings_of_a_damaged_image_stay_inside(tmp_path, recwarn):
+    """A cut TIFF makes Pillow warn ("Corrupt EXIF data"): the user sees only
+    the one-line error, not the library's warning."""
+    image = Image.new("L", (12, 9), 200)
+    out = io.BytesIO()
+    image.save(out, format="TIFF")
+    path = tmp_path / "cut.tiff"
+    path.write_bytes(out.getvalue()[:8])
+    with pytest.raises(QRCodeUnreadable):
+        read_qr_image(path)
+    assert not [w for w in recwarn if "PIL" in w.filename or "EXIF" in str(w.message)]
+
+
+def test_pixel_and_size_limits(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_header(8000, 6000) + _png_chunk(b"IEND", b""))  # 48 MP: refused
+    with pytest.raises(QRCodeUnreadable, match="megapixel"):
+        read_qr_image(path)
+    path.write_bytes(b"\0" * ((32 << 20) + 1))
+    with pytest.raises(QRCodeUnreadable, match="MiB"):
+        read_qr_image(path)

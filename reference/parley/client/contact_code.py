@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import io
 import re
+import warnings
 from pathlib import Path
 
 from ..bundle import Bundle
@@ -154,15 +155,17 @@ def read_qr_image(path: str | Path) -> str:
     if len(data) > MAX_QR_FILE_BYTES:
         raise QRCodeUnreadable(f"the file is above the {MAX_QR_FILE_BYTES >> 20} MiB limit")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            if width * height > MAX_QR_PIXELS:  # checked before anything is decoded
-                raise QRCodeUnreadable(
-                    f"the image is above the {MAX_QR_PIXELS // 1_000_000}-megapixel limit"
-                )
-            image.load()
-            gray = image.convert("L")
-        found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a damaged file's warnings: not the user's concern
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > MAX_QR_PIXELS:  # checked before anything is decoded
+                    raise QRCodeUnreadable(
+                        f"the image is above the {MAX_QR_PIXELS // 1_000_000}-megapixel limit"
+                    )
+                image.load()
+                gray = image.convert("L")
+            found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
     except QRCodeUnreadable:
         raise
     except Exception:  # Pillow's and zxing's errors (OSError, SyntaxError, bombs, ...)
