@@ -640,3 +640,16 @@ def test_serve_over_tls(tmp_path):
     finally:
         daemon.stop()
     assert "Traceback" not in daemon.log_text()
+
+
+def test_address_in_use_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _serve_cli(tmp_path, "--listen", f"127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "cannot listen on" in result.stderr and "[TRANSPORT_ERROR]" in result.stderr

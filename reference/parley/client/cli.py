@@ -400,6 +400,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    # gRPC's own log lines on stderr would come beside the daemon's one-line errors
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     from .server import check_serve_options, serve
 
     home = _home(args)

@@ -825,6 +825,11 @@ def write_token(path: Path) -> str:
     return token
 
 
+_BIND_FAILED = (
+    "cannot listen on {}: the address is in use or not available (GRPC_VERBOSITY=debug tells more)"
+)
+
+
 def _bind(server: grpc.aio.Server, options: ServeOptions) -> str:
     """Add the listening port; return where the server listens."""
     if options.socket_path is not None:
@@ -835,8 +840,8 @@ def _bind(server: grpc.aio.Server, options: ServeOptions) -> str:
         old = os.umask(0o177)  # the socket file: owner only
         try:
             server.add_insecure_port(address)
-        except RuntimeError as exc:
-            raise TransportError(f"cannot listen on {address}: {_one_line(exc)}") from None
+        except RuntimeError:
+            raise TransportError(_BIND_FAILED.format(address)) from None
         finally:
             os.umask(old)
         return address
@@ -849,8 +854,8 @@ def _bind(server: grpc.aio.Server, options: ServeOptions) -> str:
             bound = server.add_secure_port(address, creds)
         else:
             bound = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise TransportError(f"cannot listen on {address}: {_one_line(exc)}") from None
+    except RuntimeError:
+        raise TransportError(_BIND_FAILED.format(address)) from None
     return f"{host}:{bound}"
 
 
