@@ -653,3 +653,31 @@ def test_address_in_use_is_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1, result.stderr
     assert "cannot listen on" in result.stderr and "[TRANSPORT_ERROR]" in result.stderr
+
+
+def test_a_second_daemon_does_not_take_over_a_live_socket(pair, tmp_path):
+    alice, _ = pair
+    token = alice.token_file.read_text()
+    result = _serve_cli(tmp_path, "--socket", str(alice.socket))
+    assert result.returncode == 1
+    assert "in use" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "h").exists()  # refused before anything was made
+    assert alice.socket.exists() and alice.token_file.read_text() == token
+    assert alice.call("GetAccount", pb.GetAccountRequest()).installation_id
+
+
+def test_a_dead_daemons_socket_is_replaced(tmp_path):
+    import signal
+
+    sock_dir = Path(tempfile.mkdtemp(prefix="pk", dir="/tmp"))
+    try:
+        daemon = Daemon(tmp_path / "k", tmp_path / "mailbox", sock_dir).start()
+        daemon.proc.send_signal(signal.SIGKILL)
+        daemon.proc.wait()
+        assert daemon.socket.exists()  # left behind
+        daemon.channel.close()
+        daemon.start()
+        assert daemon.call("GetAccount", pb.GetAccountRequest()).installation_id
+        daemon.stop()
+    finally:
+        shutil.rmtree(sock_dir, ignore_errors=True)

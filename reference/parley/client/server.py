@@ -740,8 +740,24 @@ def _check_socket_path(path: Path, *, folder_made_later: bool = False) -> None:
         raise InvalidArgument(
             f"--socket: {path} is too long for a Unix socket (at most {MAX_SOCKET_PATH} bytes)"
         )
-    if (path.exists() or path.is_symlink()) and not stat.S_ISSOCK(path.lstat().st_mode):
-        raise InvalidArgument(f"--socket: {path} exists and is not a socket")
+    if path.exists() or path.is_symlink():
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise InvalidArgument(f"--socket: {path} exists and is not a socket")
+        if _socket_answers(path):  # a live daemon's: never take it over
+            raise TransportError(f"{path} is in use: another daemon listens on it")
+
+
+def _socket_answers(path: Path) -> bool:
+    """True if something accepts connections on the Unix socket ``path``."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False  # left by a daemon that died: safe to replace
+    return True
 
 
 def _read_option_file(option: str, path: Path) -> bytes:
