@@ -380,8 +380,7 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
         self._changed = asyncio.Event()  # set, then replaced, when new events are stored
         self._poll_error = ""
         self._poller: asyncio.Task[None] | None = None
-        #: Open SubscribeEvents streams now, and the most seen at once.
-        self.streams = self.max_streams_seen = 0
+        self.streams = 0  # open SubscribeEvents streams
         try:
             self.account: Account = self._run_sync(open_account)
         except BaseException:
@@ -563,7 +562,6 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
                 grpc.StatusCode.RESOURCE_EXHAUSTED, f"at most {MAX_STREAMS} open event streams"
             )
         self.streams += 1
-        self.max_streams_seen = max(self.max_streams_seen, self.streams)
         try:
             last = 0
             while not self._stopping.is_set():
