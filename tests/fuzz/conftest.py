@@ -7,7 +7,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: helpers, world
 
-from fuzzing import KEEP, TARGETS
+import pytest
+from fuzzing import _WORKDIR, KEEP, TARGETS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fuzz_workdir(tmp_path_factory):
+    _WORKDIR.append(tmp_path_factory.mktemp("fuzz"))
+    yield
+    _WORKDIR.clear()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

@@ -66,6 +66,15 @@ class Target:
 
 
 TARGETS: dict[str, Target] = {}
+#: The session's temporary folder (pytest's tmp_path_factory, set by conftest.py).
+_WORKDIR: list[Path] = []
+
+
+def workdir(name: str) -> Path:
+    """A fresh folder for one target's files, under the session's tmp folder."""
+    folder = _WORKDIR[0] / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def target(name: str) -> Target:

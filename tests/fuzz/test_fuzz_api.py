@@ -5,16 +5,12 @@ UNKNOWN), with one line of message. An input is ``Method\\n<request bytes>``."""
 from __future__ import annotations
 
 import asyncio
-import atexit
 import functools
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import pytest
-from fuzzing import fuzz, inputs, target
+from fuzzing import fuzz, inputs, target, workdir
 from hypothesis import strategies as st
 from library_world import KDF, World
 from parley.api.v1 import api_pb2 as pb
@@ -51,8 +47,7 @@ class Scene:
 
 @functools.cache
 def _scene() -> Scene:
-    folder = Path(tempfile.mkdtemp(prefix="parley-fuzz-api-"))
-    atexit.register(shutil.rmtree, folder, True)
+    folder = workdir(NAME)
     world = World(folder, b"fuzz api")
     alice, bob = world.account("alice"), world.account("bob")
     alice.add_contact(bob.contact_code(), "bob")

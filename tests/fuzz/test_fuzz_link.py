@@ -3,16 +3,12 @@ INVALID_LINK_PAYLOAD, and then leaves no store behind."""
 
 from __future__ import annotations
 
-import atexit
 import functools
 import itertools
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
-from fuzzing import fuzz, inputs, target
+from fuzzing import fuzz, inputs, target, workdir
 from hypothesis import strategies as st
 from library_world import World
 from parley.client import Account
@@ -20,14 +16,12 @@ from parley.client.errors import InvalidLinkPayload
 from parley.client.links import LINK_MAGIC
 
 NAME = "link_payload"
-_FOLDER = Path(tempfile.mkdtemp(prefix="parley-fuzz-link-"))
-atexit.register(shutil.rmtree, _FOLDER, True)
 _COUNTER = itertools.count()
 
 
 @functools.cache
 def _seeds() -> list[bytes]:
-    world = World(_FOLDER / "world", b"fuzz link")
+    world = World(workdir(NAME), b"fuzz link")
     alice, bob, carol = world.account("alice"), world.account("bob"), world.account("carol")
     alice.add_contact(bob.contact_code(), "bob")
     alice.add_contact(carol.contact_code())
@@ -35,7 +29,7 @@ def _seeds() -> list[bytes]:
 
 
 def check(data: bytes) -> None:
-    path = _FOLDER / f"new-{next(_COUNTER)}.db"
+    path = workdir(NAME) / f"new-{next(_COUNTER)}.db"
     try:
         account = Account.from_link(path, "pass", data, kdf_iterations=2)
     except InvalidLinkPayload:

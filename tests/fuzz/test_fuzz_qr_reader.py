@@ -3,17 +3,13 @@ warning of the image libraries reaches the user."""
 
 from __future__ import annotations
 
-import atexit
 import functools
 import io
 import itertools
-import shutil
-import tempfile
 import warnings
-from pathlib import Path
 
 import pytest
-from fuzzing import fuzz, inputs, target, vector_seeds
+from fuzzing import fuzz, inputs, target, vector_seeds, workdir
 from parley.client.contact_code import (
     decode_contact_code,
     encode_contact_code,
@@ -24,8 +20,6 @@ from parley.client.errors import InvalidContactCode, QRCodeUnreadable
 from PIL import Image
 
 NAME = "qr_reader"
-_FOLDER = Path(tempfile.mkdtemp(prefix="parley-fuzz-qr-"))
-atexit.register(shutil.rmtree, _FOLDER, True)
 _COUNTER = itertools.count()
 
 
@@ -41,8 +35,8 @@ def _valid(code: str) -> bool:
 def _seeds() -> list[bytes]:
     """Small images of every format Pillow reads well, one a real contact code."""
     code = next(c for c in map(encode_contact_code, vector_seeds("bundle")) if _valid(c))
-    write_qr_png(code, _FOLDER / "code.png", scale=1)
-    seeds = [(_FOLDER / "code.png").read_bytes()]
+    write_qr_png(code, workdir(NAME) / "code.png", scale=1)
+    seeds = [(workdir(NAME) / "code.png").read_bytes()]
     image = Image.new("L", (12, 9), 200)
     for fmt in ("PNG", "GIF", "BMP", "JPEG", "TIFF", "WEBP", "PPM", "ICO"):
         out = io.BytesIO()
@@ -52,7 +46,7 @@ def _seeds() -> list[bytes]:
 
 
 def check(data: bytes) -> None:
-    path = _FOLDER / f"image-{next(_COUNTER) % 8}"
+    path = workdir(NAME) / f"image-{next(_COUNTER) % 8}"
     path.write_bytes(data)
     try:
         with warnings.catch_warnings():

@@ -3,15 +3,11 @@ and the account still reads its contacts' next messages afterwards."""
 
 from __future__ import annotations
 
-import atexit
 import functools
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from fuzzing import fuzz, inputs, target
+from fuzzing import fuzz, inputs, target, workdir
 from library_world import World, texts
 from parley.client import Account, events
 
@@ -37,9 +33,7 @@ class Scene:
 def _scene() -> Scene:
     """Alice, Bob and Carol; Bob has sessions with both; the seeds are envelopes
     for Bob that he has not seen (follow-ups, a first message, a reply)."""
-    folder = Path(tempfile.mkdtemp(prefix="parley-fuzz-"))
-    atexit.register(shutil.rmtree, folder, True)
-    world = World(folder, b"fuzz receive")
+    world = World(workdir(NAME), b"fuzz receive")
     alice, bob, carol = world.account("alice"), world.account("bob"), world.account("carol")
     alice.add_contact(bob.contact_code(), "bob")
     carol.add_contact(bob.contact_code(), "bob")
