@@ -336,6 +336,10 @@ def test_open_streams_do_not_starve_other_calls(pair):
             out.append(time.monotonic() - start)
         return out
 
+    def threads() -> int:
+        return len(os.listdir(f"/proc/{alice.proc.pid}/task"))
+
+    idle_threads = threads()
     try:
         open_streams(48)
         time.sleep(1.0)  # let the daemon take every stream
@@ -344,6 +348,7 @@ def test_open_streams_do_not_starve_other_calls(pair):
         open_streams(MAX_STREAMS - 48)
         time.sleep(1.0)
         at_max = unary_latencies()
+        busy_threads = threads()
         extra = stub.SubscribeEvents(pb.SubscribeEventsRequest(), metadata=alice.auth, timeout=10)
         code, details = _abort_code(lambda: next(iter(extra)))
         assert code == grpc.StatusCode.RESOURCE_EXHAUSTED, details
@@ -356,8 +361,10 @@ def test_open_streams_do_not_starve_other_calls(pair):
     print(
         f"\nstreams 48: max {max(at_48) * 1000:.0f} ms per 2 calls; "
         f"{MAX_STREAMS}: max {max(at_max) * 1000:.0f} ms; refused 129th, then "
-        f"max {max(after) * 1000:.0f} ms"
+        f"max {max(after) * 1000:.0f} ms; daemon threads {idle_threads} idle, "
+        f"{busy_threads} with {MAX_STREAMS} streams"
     )
+    assert busy_threads <= idle_threads + 2  # a stream holds no thread
     assert max(at_48 + at_max + after) < 2.0
     assert alice.proc.poll() is None
 
