@@ -88,7 +88,7 @@ clients: $(STAMP) ## generate and compile clients of every proto: Python, Node, 
 FUZZ_SECONDS ?= 6
 fuzz: $(STAMP) ## fuzz every decoder, Account.receive, links, QR, the API: FUZZ_SECONDS per target
 	PARLEY_FUZZ_EXAMPLES=200 PARLEY_FUZZ_SECONDS=$(FUZZ_SECONDS) PARLEY_FUZZ_KEEP=1 \
-	  $(PY) -m pytest tests/fuzz -m fuzz -q -p no:cacheprovider
+	  $(PY) -m pytest tests/fuzz -m fuzz -p no:cacheprovider
 
 traceability: $(STAMP) ## requirements -> vectors and tests; fails on an uncovered MUST
 	$(PY) tools/traceability.py
