@@ -1,5 +1,6 @@
-"""Fuzz Account.receive: whatever arrives, it returns events and never raises,
-and the account still reads its contacts' next messages afterwards."""
+"""Fuzz Account.receive: whatever arrives, it returns events and never raises;
+an envelope that is only refused leaves keys, sessions, contacts and history as
+they were; and the account still reads its contacts' next messages."""
 
 from __future__ import annotations
 
@@ -48,10 +49,35 @@ def _scene() -> Scene:
     return Scene(world, alice, bob, carol, seeds)
 
 
+def _state(account: Account) -> tuple:
+    """What a rejected envelope must leave as it was: keys, sessions, contacts, history."""
+    store = account.store
+    return (
+        store.get_meta("identity"),
+        store.get_meta("installation"),
+        store.query("SELECT * FROM sessions ORDER BY rowid"),
+        store.query("SELECT * FROM accounts ORDER BY rowid"),
+        store.query("SELECT * FROM installations ORDER BY rowid"),
+        store.query("SELECT * FROM messages ORDER BY rowid"),
+    )
+
+
+def _rejected(got: list) -> bool:
+    """Nothing but refusals, and no session reset answered."""
+    return all(
+        isinstance(e, events.UndecryptableMessage | events.BundleRejected)
+        and getattr(e, "reset_envelope", None) is None
+        for e in got
+    )
+
+
 def check(data: bytes) -> None:
     scene = _scene()
+    before = _state(scene.bob)
     got = scene.bob.receive(data)
     assert isinstance(got, list) and all(isinstance(e, EVENT_TYPES) for e in got), got
+    if _rejected(got):
+        assert _state(scene.bob) == before, got  # a rejected input changes no state
     scene.checks += 1
     if scene.checks % 25 == 0:  # Bob still reads Alice
         text = b"still there %d" % scene.checks
