@@ -688,3 +688,21 @@ def test_a_dead_daemons_socket_is_replaced(tmp_path):
         daemon.stop()
     finally:
         shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def test_a_bad_inbox_entry_does_not_block_the_daemon(pair):
+    """A folder named like an envelope, first in the inbox: the daemon skips it
+    and still receives what comes after it."""
+    alice, bob = pair
+    iid = alice.call("GetAccount", pb.GetAccountRequest()).installation_id.hex()
+    (alice.mailbox / "inbox" / iid / f"{0:020d}-000000000000.env").mkdir()
+    if alice_fpr(alice) not in [
+        c.fingerprint for c in bob.call("ListContacts", pb.ListContactsRequest()).contacts
+    ]:
+        code = alice.call("GetContactCode", pb.GetContactCodeRequest()).code
+        bob.call("AddContact", pb.AddContactRequest(code=code))
+    bob.call("SendMessage", pb.SendMessageRequest(contact=alice_fpr(alice), body=b"past it"))
+    (got,) = _messages(alice, 1)
+    assert got.message_received.body == b"past it"
+    alice.call("AckEvents", pb.AckEventsRequest(event_ids=[got.event_id]))
+    assert "Traceback" not in alice.log_text()

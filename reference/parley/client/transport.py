@@ -207,8 +207,8 @@ class MailboxTransport(Transport):
         for name in names:
             try:
                 out.append(Delivery(name, (inbox / name).read_bytes()))
-            except FileNotFoundError:  # acknowledged by another reader meanwhile
-                continue
+            except OSError:  # acknowledged by another reader meanwhile, or not a file:
+                continue  # skipped, so that one bad entry never blocks the others
         return out
 
     def ack(self, installation_id: bytes, handle: str) -> None:
