@@ -711,3 +711,14 @@ def test_a_bad_inbox_entry_does_not_block_the_daemon(pair):
     stream.cancel()
     alice.call("AckEvents", pb.AckEventsRequest(event_ids=[item.event.event_id]))
     assert "Traceback" not in alice.log_text()
+
+
+def test_a_huge_inbox_entry_is_read_only_in_part(tmp_path):
+    from parley.client import MailboxTransport
+
+    box = MailboxTransport(tmp_path / "box")
+    iid = bytes(16)
+    box.register(bytes(32), iid)
+    (box.root / "inbox" / iid.hex() / f"{0:020d}-000000000000.env").write_bytes(b"\0" * (20 << 20))
+    (item,) = box.fetch(iid)
+    assert len(item.data) == MailboxTransport.MAX_ENTRY_BYTES + 1
