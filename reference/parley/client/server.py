@@ -360,7 +360,7 @@ def _check_name(field: str, value: str, *, limit: int = MAX_NAME) -> None:
     if len(value) > limit:
         raise _bad(f"{field} is above the {limit}-character limit")
     if not value.isprintable():
-        raise _bad(f"{field} holds control characters")
+        raise _bad(f"{field} holds a character that is not printable (a control character)")
 
 
 class ApiServer(pb_grpc.ParleyServiceServicer):
