@@ -415,6 +415,21 @@ def test_undecodable_request_is_invalid_argument(pair):
     stream = alice.channel.unary_stream("/parley.api.v1.ParleyService/SubscribeEvents")
     code, _ = _abort_code(lambda: next(iter(stream(b"\x0a\x01", metadata=alice.auth, timeout=10))))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
+    # the other services too: the open health check, and reflection (a request stream)
+    check = alice.channel.unary_unary("/grpc.health.v1.Health/Check")
+    code, _ = _abort_code(lambda: check(b"\x0a\x01\xff", timeout=10))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    watch = alice.channel.unary_stream("/grpc.health.v1.Health/Watch")
+    code, _ = _abort_code(
+        lambda: next(iter(watch(b"\x0a\x01\xff", metadata=alice.auth, timeout=10)))
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    reflect = alice.channel.stream_stream(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+    )
+    answers = reflect(iter([b"\x0a\x01\xff"]), metadata=alice.auth, timeout=10)
+    code, _ = _abort_code(lambda: next(iter(answers)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "Traceback" not in alice.log_text()
 
 
@@ -437,6 +452,9 @@ def test_health_needs_no_token_everything_else_does(pair):
     # the stream of the health service, the API, reflection: token only
     watch = health.Watch(health_pb2.HealthCheckRequest(), timeout=10)
     assert _abort_code(lambda: next(iter(watch)))[0] == grpc.StatusCode.UNAUTHENTICATED
+    watch = health.Watch(health_pb2.HealthCheckRequest(), metadata=alice.auth, timeout=10)
+    assert next(iter(watch)).status == health_pb2.HealthCheckResponse.SERVING
+    watch.cancel()
     code, _ = _abort_code(lambda: alice.stub.GetAccount(pb.GetAccountRequest(), timeout=10))
     assert code == grpc.StatusCode.UNAUTHENTICATED
     reflect = reflection_pb2_grpc.ServerReflectionStub(alice.channel)

@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import functools
 import hmac
+import inspect
 import ipaddress
 import logging
 import math
@@ -293,6 +294,7 @@ class _Undecodable:
 
 
 _UNDECODABLE = _Undecodable()
+_NOT_DECODED = "the request does not decode as its protobuf message"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -314,7 +316,7 @@ def _status_of(exc: Exception, method: str) -> tuple[grpc.StatusCode, str]:
 
 def _check_request(request: Any) -> None:
     if isinstance(request, _Undecodable):
-        raise _bad("the request does not decode as its protobuf message")
+        raise _bad(_NOT_DECODED)
 
 
 Handler = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Any]]
@@ -649,10 +651,56 @@ def _lenient(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     return run
 
 
+async def _refuse_undecodable(request: Any, context: grpc.aio.ServicerContext) -> None:
+    if isinstance(request, _Undecodable):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _NOT_DECODED)
+
+
+def _decoding_checked(handler: Any, kind: Callable[..., Any]) -> Any:
+    """``handler`` with a request that does not decode refused as INVALID_ARGUMENT
+    (gRPC itself would answer UNKNOWN with the parser's message), for every
+    service: the API, health, reflection."""
+    if handler.request_deserializer is None:
+        return handler
+    streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
+    if streaming_in:
+        behaviour = handler.stream_stream if streaming_out else handler.stream_unary
+    else:
+        behaviour = handler.unary_stream if streaming_out else handler.unary_unary
+
+    async def checked(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
+        async for request in requests:
+            await _refuse_undecodable(request, context)
+            yield request
+
+    async def arguments(request: Any, context: Any) -> Any:
+        if streaming_in:
+            return checked(request, context)
+        await _refuse_undecodable(request, context)
+        return request
+
+    if streaming_out and inspect.isasyncgenfunction(behaviour):
+
+        async def run_stream(request: Any, context: Any) -> AsyncIterator[Any]:
+            async for item in behaviour(await arguments(request, context), context):
+                yield item
+
+        run: Callable[..., Any] = run_stream
+    else:  # a coroutine (a stream written with context.write, or one answer)
+
+        async def run(request: Any, context: Any) -> Any:
+            return await behaviour(await arguments(request, context), context)
+
+    return kind(
+        run,
+        request_deserializer=_lenient(handler.request_deserializer),
+        response_serializer=handler.response_serializer,
+    )
+
+
 class TokenAuth(grpc.aio.ServerInterceptor):
     """Refuse every call without ``authorization: Bearer <token>``, except ``open``
-    methods (the health check). Requests of the API service that do not decode
-    reach their handler as :data:`_UNDECODABLE` (INVALID_ARGUMENT there)."""
+    methods (the health check). A request that does not decode is INVALID_ARGUMENT."""
 
     def __init__(self, token: str, open_methods: frozenset[str] = frozenset({HEALTH_CHECK})):
         self._expected = f"Bearer {token}".encode()
@@ -671,14 +719,7 @@ class TokenAuth(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         kind = _HANDLER_KINDS[(handler.request_streaming, handler.response_streaming)]
         if method in self._open or self._authorized(handler_call_details):
-            if not method.startswith(f"/{API_SERVICE}/") or handler.request_streaming:
-                return handler
-            behaviour = handler.unary_stream if handler.response_streaming else handler.unary_unary
-            return kind(
-                behaviour,
-                request_deserializer=_lenient(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
+            return _decoding_checked(handler, kind)
 
         async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
