@@ -629,6 +629,7 @@ def test_bad_serve_options_are_one_line_errors_before_anything_is_made(tmp_path,
         ([*tls, str(other_cert), "--tls-key", str(key)], "is not the key of"),
         (["--tls-cert", str(cert), "--tls-key", str(key)], "go with --listen"),
         (["--listen", "127.0.0.1:0", "--tls-cert", str(cert)], "both"),
+        (["--token-file", str(tmp_path)], "not a file"),
     ]
     from parley.client.cli import main
 

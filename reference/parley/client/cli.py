@@ -412,6 +412,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls_key=Path(args.tls_key) if args.tls_key else None,
         poll_interval=args.interval,
         socket_folder_made_later=args.socket is None,
+        token_file=Path(args.token_file or home / "api.token"),
     )
     if not (home / DB_NAME).exists():
         cmd_init(args)  # no set-up needed: the first start creates the account

@@ -838,6 +838,7 @@ def check_serve_options(
     tls_key: Path | None = None,
     poll_interval: float = 0.2,
     socket_folder_made_later: bool = False,
+    token_file: Path | None = None,
 ) -> ServeOptions:
     """Every option of ``parley serve``, checked before anything is created.
 
@@ -855,6 +856,8 @@ def check_serve_options(
         )
     if (tls_cert is None) != (tls_key is None):
         raise InvalidArgument("give both --tls-cert and --tls-key, or neither")
+    if token_file is not None and (token_file.is_dir() or token_file.is_symlink()):
+        raise InvalidArgument(f"--token-file: {token_file} is a folder or a link, not a file")
     tls = None
     if tls_cert is not None and tls_key is not None:
         if listen is None:
@@ -972,6 +975,7 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
         poll_interval=poll_interval,
+        token_file=token_file,
     )
     api = ApiServer(open_account, mailbox, poll_interval=options.poll_interval)
     try:
