@@ -753,3 +753,18 @@ def test_a_huge_inbox_entry_is_read_only_in_part(tmp_path):
     (box.root / "inbox" / iid.hex() / f"{0:020d}-000000000000.env").write_bytes(b"\0" * (20 << 20))
     (item,) = box.fetch(iid)
     assert len(item.data) == MailboxTransport.MAX_ENTRY_BYTES + 1
+
+
+def test_the_token_is_never_written_through_a_link(tmp_path):
+    from parley.client.server import write_token
+
+    target = tmp_path / "precious"
+    target.write_text("keep me")
+    link = tmp_path / "api.token"
+    link.symlink_to(target)
+    with pytest.raises(OSError):
+        write_token(link)
+    assert target.read_text() == "keep me"
+    result = _serve_cli(tmp_path, "--token-file", str(link))
+    assert result.returncode == 1 and "not a file" in result.stderr
+    assert target.read_text() == "keep me"
