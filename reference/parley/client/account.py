@@ -204,11 +204,14 @@ class Account:
 
     @contextmanager
     def _txn(self) -> Iterator[Stores]:
+        """One store transaction; the prekeys are read inside it (another process
+        may share the store) and read again if it rolls back."""
         try:
             with self._st.store.transaction():
+                self._st.local.refresh()
                 yield self._st
         except BaseException:
-            self._st.local.reload()  # the store rolled back: so do the prekeys in memory
+            self._st.local.refresh()
             raise
 
     # -- own bundle, contacts, installations --------------------------------------------

@@ -42,6 +42,7 @@ from .events import (
     SessionReset,
     UndecryptableMessage,
 )
+from .home import HomeLock
 from .transport import MailboxTransport
 
 DB_NAME = "parley.db"
@@ -105,8 +106,25 @@ def _save_config(args: argparse.Namespace, home: Path) -> MailboxTransport:
     return mailbox
 
 
-def _open(args: argparse.Namespace) -> tuple[Account, MailboxTransport]:
+#: Home locks this process holds, released when :func:`main` returns.
+_LOCKS: dict[Path, HomeLock] = {}
+
+
+def _lock(home: Path, *, daemon: bool = False) -> None:
+    """Hold the home lock (see :mod:`parley.client.home`) until main returns."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = home.resolve()
+    if key not in _LOCKS:
+        _LOCKS[key] = HomeLock.acquire(home, daemon=daemon)
+
+
+def _open(
+    args: argparse.Namespace, *, changes: bool = True, daemon: bool = False
+) -> tuple[Account, MailboxTransport]:
+    """Open the home's installation; a command that ``changes`` it holds the lock."""
     home = _home(args)
+    if changes and (home / DB_NAME).exists():
+        _lock(home, daemon=daemon)
     if not (home / DB_NAME).exists():
         raise NoAccount(f"no account in {home} (run 'parley init' first)")
     account = Account.open(home / DB_NAME, _passphrase(), clock=_clock())
@@ -120,6 +138,9 @@ def _new_home(args: argparse.Namespace) -> Path:
     if (home / DB_NAME).exists():
         raise AccountExists(f"an account already exists in {home}")
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _lock(home)
+    if (home / DB_NAME).exists():  # created meanwhile by the process that held the lock
+        raise AccountExists(f"an account already exists in {home}")
     return home
 
 
@@ -227,7 +248,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         code = account.contact_code()
     if args.png:
@@ -265,7 +286,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_contacts(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         for contact in account.contacts():
             print(
@@ -299,7 +320,7 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    account, mailbox = _open(args)
+    account, mailbox = _open(args, daemon=True)
     deadline = time.monotonic() + args.timeout if args.timeout else None
     total = 0
     with account:
@@ -314,7 +335,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         for entry in account.history(args.contact, limit=args.limit):
             arrow = "->" if entry.direction == "out" else "<-"
@@ -328,7 +349,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_devices(args: argparse.Namespace) -> int:
     if args.action == "link":
         return _link(args, restore=False)
-    account, _ = _open(args)
+    account, _ = _open(args, changes=args.action != "list")
     with account:
         if args.action == "list":
             for inst in account.installations():
@@ -385,7 +406,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_export_bundle(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         bundle = account.bundle()
     if args.out:
@@ -403,6 +424,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
     home = _home(args)
+    _lock(home, daemon=True)  # before the token and the socket are touched
     if not (home / DB_NAME).exists():
         cmd_init(args)  # no set-up needed: the first start creates the account
     passphrase = _passphrase()
@@ -535,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        return _run(args)
     except ParleyError as exc:
         print(f"parley: error: {exc.message} [{exc.code}]", file=sys.stderr)
         return 1
@@ -545,6 +567,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return args.func(args)
+    finally:
+        while _LOCKS:
+            _LOCKS.popitem()[1].release()
 
 
 if __name__ == "__main__":
