@@ -30,7 +30,7 @@ from .contact_code import (
     write_qr_png,
     write_qr_svg,
 )
-from .errors import AccountExists, ClientError, NoAccount
+from .errors import AccountExists, ClientError, NoAccount, TransportError
 from .events import (
     BundleRejected,
     BundleUpdated,
@@ -128,9 +128,24 @@ def _open(
     if not (home / DB_NAME).exists():
         raise NoAccount(f"no account in {home} (run 'parley init' first)")
     account = Account.open(home / DB_NAME, _passphrase(), clock=_clock())
-    mailbox = _mailbox(args, home)
-    mailbox.register(account.account_id, account.installation_id)
+    try:
+        mailbox = _mailbox(args, home)
+        mailbox.register(account.account_id, account.installation_id)
+        if changes:
+            _flush(account, mailbox)  # what an earlier run committed but did not deliver
+    except BaseException:
+        account.close()
+        raise
     return account, mailbox
+
+
+def _flush(account: Account, mailbox: MailboxTransport) -> int:
+    """Deliver the outbox; a mailbox that fails now is tried again next time."""
+    try:
+        return len(account.flush_outbox(mailbox))
+    except TransportError as exc:
+        print(f"parley: warning: {exc.message}; the outbox is kept", file=sys.stderr)
+        return 0
 
 
 def _new_home(args: argparse.Namespace) -> Path:
@@ -206,14 +221,6 @@ def describe(account: Account, event: Event) -> str:
     return repr(event)  # pragma: no cover
 
 
-def _reply_envelopes(event: Event) -> tuple[bytes, bytes] | None:
-    if isinstance(event, UndecryptableMessage) and event.reset_envelope and event.sender:
-        return event.reset_envelope, event.sender
-    if isinstance(event, SessionReset) and event.reply_envelope:
-        return event.reply_envelope, event.account
-    return None
-
-
 def _process(account: Account, mailbox: MailboxTransport, quiet_bundles: bool = True) -> int:
     """Receive everything waiting; print it; return the number of messages."""
     count = 0
@@ -223,11 +230,9 @@ def _process(account: Account, mailbox: MailboxTransport, quiet_bundles: bool = 
             if quiet_bundles and isinstance(event, BundleUpdated):
                 continue
             print(describe(account, event), flush=True)
-            reply = _reply_envelopes(event)
-            if reply is not None:
-                mailbox.deliver(reply[0], account=reply[1])
             if isinstance(event, MessageReceived | MessageSynced):
                 count += 1
+        _flush(account, mailbox)  # a reset or reply that receive committed
         mailbox.ack(account.installation_id, item.handle)  # only after receive committed
     return count
 
@@ -303,8 +308,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     account, mailbox = _open(args)
     with account:
         contact = account.contact(args.contact)
-        envelope = account.send(contact, text.encode())
-        targets = mailbox.deliver(envelope, account=contact.account)
+        envelope = account.send(contact, text.encode())  # committed in the outbox
+        delivered = account.flush_outbox(mailbox)
+        targets = next((t for e, t in delivered if e.envelope == envelope), set())
         plural = "" if len(targets) == 1 else "s"
         print(f"sent to {contact.label} ({len(targets)} installation{plural})")
     return 0
@@ -326,6 +332,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     with account:
         print(f"listening as installation {short(account.installation_id)} (Ctrl-C to stop)")
         while True:
+            _flush(account, mailbox)
             total += _process(account, mailbox, quiet_bundles=not args.verbose)
             if args.count and total >= args.count:
                 return 0
@@ -384,9 +391,8 @@ def _link(args: argparse.Namespace, restore: bool) -> int:
     with account:
         mailbox = _save_config(args, home)
         mailbox.register(account.account_id, account.installation_id)
-        hello = account.announce()
-        if hello is not None:
-            mailbox.deliver(hello, account=account.account_id)
+        account.announce()  # a HELLO to the other installations, in the outbox
+        _flush(account, mailbox)
         verb = "restored" if restore else "linked"
         print(f"{verb} installation {account.installation_id.hex()} of {account.fingerprint}")
         print(f"  contacts: {len(account.contacts())}")
