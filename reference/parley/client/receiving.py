@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..codec import InstallationMessage, decode_envelope, decode_ratchet_message
 from ..errors import ParleyError, RemoteError
 from ..no_bundle import open_no_bundle
+from ..ratchet import SkipBudget
 from ..session import Session
 from . import payload as P
 from .events import (
@@ -170,15 +171,18 @@ class _Receive:
         except ParleyError as exc:
             return None, exc.code, []
         header = decoded.x3dh_header
-        sessions = st.sessions.with_installation(None, sender_iid)
-        errors: list[ParleyError] = []
+        sessions = st.sessions.to_try(sender_iid)
+        # SESSION-011: one bound on the keys derived to skip, over all the
+        # sessions tried; only error codes are kept (no state of a failed try).
+        budget = SkipBudget(st.profile.max_skip_per_message)
+        errors: list[str] = []
         for rowid, session, active in sessions:
             if header is not None and not session.accepts(decoded):
                 continue
             try:
-                plaintext = session.decrypt(decoded, st.rng)
+                plaintext = session.decrypt(decoded, st.rng, budget)
             except RemoteError as exc:
-                errors.append(exc)
+                errors.append(exc.code)
                 continue
             st.sessions.save(rowid, session)
             account = session.remote_identity.signing_key
@@ -189,8 +193,7 @@ class _Receive:
             if not errors:
                 return st.directory.owner_of(sender_iid), "NO_SESSION", []
             owner = sessions[0][1].remote_identity.signing_key
-            codes = [e.code for e in errors]
-            code = "DUPLICATE_MESSAGE" if "DUPLICATE_MESSAGE" in codes else codes[0]
+            code = "DUPLICATE_MESSAGE" if "DUPLICATE_MESSAGE" in errors else errors[0]
             return owner, code, []
         # An initial message of a new session.
         try:
