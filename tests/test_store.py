@@ -277,3 +277,37 @@ def test_a_schema_1_store_is_migrated_at_open(tmp_path):
     assert [e.plaintext for e in bob.receive(envelope) if isinstance(e, MessageReceived)] == [
         b"after the migration"
     ]
+
+
+@pytest.mark.parametrize("pages", [1, 2, 0.5, 1.125, -1])
+def test_a_store_cut_short_is_corrupt_not_a_wrong_passphrase(tmp_path, pages):
+    """Cut to whole pages, half a page or a multiple of 512 bytes: the right
+    passphrase gets STORE_CORRUPT, never STORE_WRONG_PASSPHRASE; the file is
+    left as it was."""
+    alice, bob = make(tmp_path, "alice"), make(tmp_path, "bob")
+    alice.add_contact(bob.contact_code(), "bob")
+    for _ in range(20):
+        bob.receive(alice.send("bob", bytes(2000)))
+    alice.close()
+    path = tmp_path / "alice.db"
+    data = path.read_bytes()
+    cut = len(data) - 4096 if pages == -1 else int(pages * 4096)
+    path.write_bytes(data[:cut])
+    before = digest(path)
+    with pytest.raises(StoreCorrupt) as info:
+        Account.open(path, "alice pass", clock=lambda: T0, kdf_iterations=KDF)
+    assert info.value.code == "STORE_CORRUPT"
+    assert digest(path) == before
+
+
+def test_a_damaged_first_page_under_the_right_passphrase_is_corrupt(tmp_path):
+    alice = make(tmp_path, "alice")
+    alice.close()
+    path = tmp_path / "alice.db"
+    data = bytearray(path.read_bytes())
+    data[2000] ^= 0x01  # inside page 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreCorrupt):
+        Account.open(path, "alice pass", clock=lambda: T0, kdf_iterations=KDF)
+    with pytest.raises(WrongPassphrase):  # a wrong passphrase still says so
+        Account.open(path, "not alice", clock=lambda: T0, kdf_iterations=KDF)

@@ -140,6 +140,35 @@ def _quote(passphrase: str) -> str:
     return "'" + passphrase.replace("'", "''") + "'"
 
 
+#: SQLCipher 4's page size, with which every Parley store is written.
+PAGE_SIZE = 4096
+
+
+def _open_error(conn: Any, exc: Exception, path: Path, size: int) -> Exception:
+    """Why the first read of a store failed: a wrong passphrase, or damage.
+
+    The first page decrypts (its HMAC verifies) under the right key only; a
+    right key on a file cut short reads "malformed". With a failing first
+    page, the page HMACs tell the two apart: under a wrong key every page
+    fails, under the right one only the damaged ones do.
+    """
+    if "malformed" in str(exc):
+        return StoreCorrupt(f"the store file {path.name} is truncated or damaged")
+    try:
+        rows = [str(r[0]) for r in conn.execute("PRAGMA cipher_integrity_check").fetchall()]
+    except sqlcipher3.DatabaseError:
+        rows = []
+    if any("invalid size" in r for r in rows):
+        return StoreCorrupt(f"the store file {path.name} is truncated")
+    failed = sum(1 for r in rows if "HMAC verification failed" in r)
+    pages = size // PAGE_SIZE
+    if pages > 1 and failed < pages:
+        return StoreCorrupt(
+            f"the store file {path.name} is damaged at its start ({failed} of {pages} pages)"
+        )
+    return WrongPassphrase("wrong passphrase (or the store file is damaged at its start)")
+
+
 class Store:
     """An open store. Use :meth:`create` or :meth:`open`, then :meth:`transaction`."""
 
@@ -213,10 +242,8 @@ class Store:
         try:
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            except sqlcipher3.DatabaseError:
-                raise WrongPassphrase(
-                    "wrong passphrase (or the store file is damaged at its start)"
-                ) from None
+            except sqlcipher3.DatabaseError as exc:
+                raise _open_error(conn, exc, path, size) from None
             try:
                 bad = conn.execute("PRAGMA cipher_integrity_check").fetchall()
                 (app_id,) = conn.execute("PRAGMA application_id").fetchone()
