@@ -70,6 +70,11 @@ class RootKey:
 SkippedKeys = dict[tuple[bytes, int], bytes]
 
 
+#: Message numbers N and PN are uint32 (RATCHET-020): the last one a chain may
+#: send with is MAX_MESSAGE_NUMBER - 1, so that its saved index still fits.
+MAX_MESSAGE_NUMBER = 0xFFFFFFFF
+
+
 class SkipBudget:
     """How many message keys one received message may still make us derive to
     skip, over every session it is tried in (SESSION-011)."""
@@ -179,6 +184,12 @@ class DoubleRatchet:
         chain = self.sending_chain
         if chain is None:
             raise SessionStateError("no sending chain yet: receive the peer's first message")
+        if chain.index >= MAX_MESSAGE_NUMBER:
+            # N is a uint32 on the wire and at rest: this chain has no number left.
+            raise SessionStateError(
+                f"the sending chain has used every message number (up to {MAX_MESSAGE_NUMBER}):"
+                " start a new session"
+            )
         next_chain, message_key = chain.next(self.profile)
         header = encode_ratchet_header(
             self.version,
