@@ -172,7 +172,7 @@ def _run_worker(root: Path, limit: int, tag: str, phase: str) -> tuple[int, list
     return result.returncode, result.stdout.split("\n")
 
 
-@pytest.mark.requirement("STORE-003")
+@pytest.mark.requirement("STORE-003", "STORE-005")
 def test_sigkill_at_every_write_point_never_reuses_a_key_or_loses_a_message(tmp_path):
     """Bob's process is killed at its 1st, 2nd, ... write point until a run ends
     by itself (write points: the store's statements and commits, the mailbox's
@@ -267,6 +267,8 @@ def test_a_schema_1_store_is_migrated_at_open(tmp_path):
     with store.transaction():
         store.execute("DROP TABLE outbox")
         store.execute("DROP INDEX seen_by_age")
+        store.execute("DROP INDEX messages_by_message_id")
+        store.execute("DROP TRIGGER forget_account")
         store.execute("ALTER TABLE accounts DROP COLUMN pending")
     store.set_schema_version(1)
     store.close()

@@ -55,7 +55,7 @@ def broken_copy(envelope: bytes) -> bytes:
     return encode_envelope(Envelope(env.version, env.sender_installation_id, (fixed,), None))
 
 
-@pytest.mark.requirement("X3DH-040")
+@pytest.mark.requirement("X3DH-040", "STORE-006")
 def test_replay_guard_survives_a_second_process(tmp_path):
     """Process 2 accepts Alice's initial message while process 1 (opened earlier)
     is idle; process 1 then accepts Carol's. Alice's initial message, replayed
@@ -121,6 +121,7 @@ def _cli_run(home: Path, *argv: str) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
+@pytest.mark.requirement("STORE-006")
 def test_a_live_home_refuses_a_second_daemon_or_writer_but_not_a_reader(tmp_path):
     home = tmp_path / "home"
     assert _cli_run(home, "init")[0] == 0

@@ -297,6 +297,7 @@ class Account:
         message_id = self.rng.random_bytes(P.MESSAGE_ID_SIZE)
         with self._txn() as st:
             st.local.maintain(self.rng, now)
+            st.directory.confirm(target.account)  # written to: no longer pending
             data, fs = sending.send_text(st, target, message_id, plaintext, now)
             st.history.add(
                 message_id, now, "out", target.account, self.installation_id, plaintext, fs

@@ -45,6 +45,7 @@ def receive(st: Stores, data: bytes, now: int) -> list[Event]:
     step = _Receive(st, now)
     events = step.envelope(data)
     st.seen.record(key, now, step.message_row)
+    st.seen.prune(now)
     return events
 
 
@@ -148,14 +149,16 @@ class _Receive:
             return None, exc.code, [], False
         sender = opened.sender.signing_key
         key = no_bundle_key(opened.ephemeral_key)
-        if st.seen.lookup(key)[0]:
+        if st.seen.lookup(key)[0] or (
+            payload.kind == P.TEXT and st.history.has_received(sender, payload.message_id)
+        ):
             return sender, "REPLAYED_INITIAL_MESSAGE", [], False  # NOBUNDLE-020
         st.seen.record(key, now)
         if sender == st.account_id:
             return sender, None, [], False
         row = st.directory.row(sender)
         if row is None:
-            st.directory.add_account(opened.sender, now)
+            st.directory.add_pending(opened.sender, now)  # NOBUNDLE-021
         elif row.identity != opened.sender.to_bytes():
             return sender, "IDENTITY_MISMATCH", [], False
         if payload.kind == P.TEXT:
@@ -214,7 +217,7 @@ class _Receive:
         account = session.remote_identity.signing_key
         row = st.directory.row(account)
         if row is None:
-            st.directory.add_account(session.remote_identity, now)
+            st.directory.add_pending(session.remote_identity, now)  # NOBUNDLE-021
         elif row.identity != session.remote_identity.to_bytes():
             return account, "IDENTITY_MISMATCH", []
         events: list[Event] = []

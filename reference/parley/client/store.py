@@ -114,6 +114,13 @@ CREATE TABLE outbox (
     created_at   INTEGER NOT NULL,
     delivered_at INTEGER
 );
+CREATE INDEX messages_by_message_id ON messages (message_id);
+-- Forgetting an account (a pending contact beyond the cap) forgets its
+-- installations and sessions with it.
+CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
+    DELETE FROM installations WHERE account = old.account;
+    DELETE FROM sessions WHERE account = old.account;
+END;
 """
 
 #: Schema changes by the version they lead to; run in order at open.
@@ -128,8 +135,27 @@ CREATE TABLE outbox (
     created_at   INTEGER NOT NULL,
     delivered_at INTEGER
 );
+CREATE INDEX messages_by_message_id ON messages (message_id);
+-- Forgetting an account (a pending contact beyond the cap) forgets its
+-- installations and sessions with it.
+CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
+    DELETE FROM installations WHERE account = old.account;
+    DELETE FROM sessions WHERE account = old.account;
+END;
 """,
 }
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of an SQL script (a trigger's body holds semicolons too)."""
+    out, buffer = [], ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlcipher3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                out.append(buffer)
+            buffer = ""
+    return out
 
 
 def _quote(passphrase: str) -> str:
@@ -212,9 +238,8 @@ class Store:
             conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA secure_delete = ON")
             conn.execute("BEGIN")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(_SCHEMA):
+                conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
@@ -278,9 +303,8 @@ class Store:
         """Bring a store of an older schema up to SCHEMA_VERSION, in one transaction."""
         with self.transaction():
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
+                for statement in _statements(_MIGRATIONS[target]):
+                    self._conn.execute(statement)
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _configure(self) -> None:
