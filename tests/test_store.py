@@ -313,3 +313,33 @@ def test_a_damaged_first_page_under_the_right_passphrase_is_corrupt(tmp_path):
         Account.open(path, "alice pass", clock=lambda: T0, kdf_iterations=KDF)
     with pytest.raises(WrongPassphrase):  # a wrong passphrase still says so
         Account.open(path, "not alice", clock=lambda: T0, kdf_iterations=KDF)
+
+
+def test_the_mailbox_removes_half_written_files_of_writers_that_are_gone(tmp_path):
+    """A writer killed between writing tmp/ and the rename leaves a file; it goes
+    when a mailbox is opened or fetched, unless its writer still runs."""
+    import os
+    import time
+
+    from parley.client.transport import TMP_MAX_AGE
+
+    mailbox = MailboxTransport(tmp_path / "mailbox")
+    tmp = tmp_path / "mailbox" / "tmp"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (tmp / f"{dead}-00000000000000000001-abcdef.env").write_bytes(b"half")
+    (tmp / f"{os.getpid()}-00000000000000000002-abcdef.env").write_bytes(b"being written")
+    old = tmp / "00000000000000000003-abcdef.env"  # a name without a pid: by age
+    old.write_bytes(b"old")
+    os.utime(old, (time.time() - TMP_MAX_AGE - 1,) * 2)
+    (tmp / "00000000000000000004-abcdef.env").write_bytes(b"young")
+    MailboxTransport(tmp_path / "mailbox")
+    assert sorted(p.name for p in tmp.iterdir()) == [
+        "00000000000000000004-abcdef.env",
+        f"{os.getpid()}-00000000000000000002-abcdef.env",
+    ]
+    assert mailbox.fetch(bytes(16)) == []

@@ -178,8 +178,12 @@ class MailboxTransport(Transport):
             for entry in os.scandir(self.root / "tmp"):
                 pid_text = entry.name.split("-", 1)[0]
                 try:
-                    alive = pid_text.isdigit() and _alive(int(pid_text))
-                    if alive and now - entry.stat().st_mtime < TMP_MAX_AGE:
+                    young = now - entry.stat().st_mtime < TMP_MAX_AGE
+                    # "<pid>-...": its writer's pid; another name: its age alone
+                    writer_gone = (
+                        pid_text.isdigit() and len(pid_text) <= 10 and not _alive(int(pid_text))
+                    )
+                    if young and not writer_gone:
                         continue
                     os.unlink(entry.path)
                     removed += 1
@@ -261,6 +265,8 @@ class MailboxTransport(Transport):
 
 
 def _alive(pid: int) -> bool:
+    if not 0 < pid < 2**31:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
