@@ -9,7 +9,7 @@ from parley import IdentityKeyPair
 from parley.client import UndecryptableMessage, replay
 from parley.client import payload as P
 from parley.client.directory import MAX_PENDING_CONTACTS
-from parley.codec import Envelope, InstallationMessage, encode_envelope
+from parley.codec import Envelope, InstallationMessage, encode_envelope, encode_ratchet_message
 from parley.no_bundle import seal_no_bundle
 
 
@@ -27,16 +27,25 @@ def no_bundle_from(stranger, iid: bytes, to, text: bytes, rng, message_id=None) 
 @pytest.mark.requirement("STORE-020")
 def test_envelope_digests_expire_and_are_bounded(tmp_path, monkeypatch):
     w = World(tmp_path)
-    bob = w.account("bob")
-    for i in range(30):  # garbage: each is recorded, changes nothing else
-        bob.receive(b"\x08\x01garbage %d" % i)
+    bob, eve = w.account("bob"), w.account("eve")
+    for i in range(3000):  # bytes that are no envelope: nothing to remember
+        bob.receive(b"garbage %d" % i)
+    assert rows(bob, "SELECT count(*) FROM seen") == 0
+
+    def addressed_garbage(i: int) -> bytes:  # an envelope whose copy does not decode
+        body = encode_ratchet_message(b"", b"%d" % i, b"")
+        copy = InstallationMessage(bob.installation_id, "ratchet", body)
+        return encode_envelope(Envelope(1, eve.installation_id, (copy,)))
+
+    for i in range(30):
+        bob.receive(addressed_garbage(i))
     assert rows(bob, "SELECT count(*) FROM seen") == 30
     w.clock.now += 31 * DAY
-    bob.receive(b"\x08\x01one more")
+    bob.receive(addressed_garbage(1000))
     assert rows(bob, "SELECT count(*) FROM seen") == 1  # the window passed
     monkeypatch.setattr(replay, "MAX_ENVELOPES", 50)
     for i in range(200):
-        bob.receive(b"\x08\x01flood %d" % i)
+        bob.receive(addressed_garbage(2000 + i))
     assert rows(bob, "SELECT count(*) FROM seen") == 50
 
 

@@ -44,8 +44,9 @@ def receive(st: Stores, data: bytes, now: int) -> list[Event]:
     st.local.maintain(st.rng, now)
     step = _Receive(st, now)
     events = step.envelope(data)
-    st.seen.record(key, now, step.message_row)
-    st.seen.prune(now)
+    if step.decoded:  # bytes that are no envelope change nothing: no need to remember them
+        st.seen.record(key, now, step.message_row)
+        st.seen.prune(now)
     return events
 
 
@@ -82,6 +83,7 @@ class _Receive:
         self.st = st
         self.now = now
         self.message_row: int | None = None
+        self.decoded = False
 
     def envelope(self, data: bytes) -> list[Event]:
         st, now = self.st, self.now
@@ -89,6 +91,7 @@ class _Receive:
             env = decode_envelope(data, st.policy, st.profile)
         except ParleyError as exc:
             return [UndecryptableMessage(None, None, exc.code)]
+        self.decoded = True
         sender_iid = env.sender_installation_id
         if sender_iid == st.installation_id:
             return []
