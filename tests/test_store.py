@@ -343,3 +343,33 @@ def test_the_mailbox_removes_half_written_files_of_writers_that_are_gone(tmp_pat
         f"{os.getpid()}-00000000000000000002-abcdef.env",
     ]
     assert mailbox.fetch(bytes(16)) == []
+
+
+def test_stores_written_by_schema_1_open_and_go_on(tmp_path):
+    """tests/fixtures/store_v1_*.db were written by the schema-1 library
+    (make_store_v1.py): they open (migrated on a copy), keep their contacts and
+    history, and the conversation goes on in both directions."""
+    import shutil
+
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    for name in ("alice", "bob"):
+        shutil.copy(fixtures / f"store_v1_{name}.db", tmp_path / f"{name}.db")
+    kw = {"clock": lambda: T0 + 60, "kdf_iterations": KDF}
+    alice = Account.open(tmp_path / "alice.db", "alice v1", **kw)
+    bob = Account.open(tmp_path / "bob.db", "bob v1", **kw)
+    assert alice.store.query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert [c.name for c in alice.contacts()] == ["bob"]
+    assert not alice.contact("bob").pending
+    assert [h.body for h in bob.history()] == [
+        b"v1: hello Bob",
+        b"v1: hi Alice",
+        b"v1: how are you?",
+    ]
+    envelope = alice.send("bob", b"schema 2 now")
+    assert [e.plaintext for e in bob.receive(envelope) if isinstance(e, MessageReceived)] == [
+        b"schema 2 now"
+    ]
+    reply = bob.send("alice", b"and back")
+    assert [e.plaintext for e in alice.receive(reply) if isinstance(e, MessageReceived)] == [
+        b"and back"
+    ]
