@@ -70,6 +70,7 @@ def test_strangers_become_pending_contacts_and_only_the_newest_are_kept(tmp_path
     assert [c.name for c in contacts if not c.pending] == ["alice"]  # added by Bob: kept
     assert carol.account_id not in {c.account for c in contacts}  # the oldest went,
     assert rows(bob, "SELECT count(*) FROM sessions") == 0  # with its session
+    assert rows(bob, "SELECT count(*) FROM messages") == MAX_PENDING_CONTACTS  # and messages
 
 
 @pytest.mark.requirement("NOBUNDLE-021")

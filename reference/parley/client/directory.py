@@ -111,8 +111,8 @@ class Directory:
 
     def add_pending(self, identity: IdentityKey, now: int) -> list[bytes]:
         """Record a sender the user did not add, as a pending contact; forget the
-        oldest pending ones beyond MAX_PENDING_CONTACTS, with their installations
-        and sessions (the schema's trigger). Returns the forgotten accounts."""
+        oldest pending ones beyond MAX_PENDING_CONTACTS, with their installations,
+        sessions and messages (the schema's trigger). Returns the forgotten accounts."""
         self._store.execute(
             "INSERT INTO accounts (account, identity, added_at, pending) VALUES (?,?,?,1)",
             (identity.signing_key, identity.to_bytes(), now),

@@ -116,10 +116,11 @@ CREATE TABLE outbox (
 );
 CREATE INDEX messages_by_message_id ON messages (message_id);
 -- Forgetting an account (a pending contact beyond the cap) forgets its
--- installations and sessions with it.
+-- installations, sessions and messages with it.
 CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
     DELETE FROM installations WHERE account = old.account;
     DELETE FROM sessions WHERE account = old.account;
+    DELETE FROM messages WHERE account = old.account;
 END;
 """
 
@@ -137,10 +138,11 @@ CREATE TABLE outbox (
 );
 CREATE INDEX messages_by_message_id ON messages (message_id);
 -- Forgetting an account (a pending contact beyond the cap) forgets its
--- installations and sessions with it.
+-- installations, sessions and messages with it.
 CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
     DELETE FROM installations WHERE account = old.account;
     DELETE FROM sessions WHERE account = old.account;
+    DELETE FROM messages WHERE account = old.account;
 END;
 """,
 }
