@@ -92,3 +92,41 @@ def test_prekey_ids_end_with_a_typed_error_and_the_account_keeps_working(tmp_pat
     bob.add_contact(alice.contact_code(), "alice")
     w.send(bob, "alice", b"still reachable")
     assert texts(w.pump(alice)) == [b"still reachable"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda a: a.history(limit=2**64),
+        lambda a: a.history(limit=0),
+        lambda a: a.history(limit="10"),
+        lambda a: a.history(limit=True),
+        lambda a: a.mark_delivered(2**70),
+        lambda a: a.mark_delivered(-1),
+        lambda a: a.contact(123),
+        lambda a: a.contact(None),
+        lambda a: a.add_contact(123),
+        lambda a: a.add_contact(a.contact_code(), 5),
+        lambda a: a.rename_contact("bob", ""),
+        lambda a: a.rename_contact("bob", 7),
+        lambda a: a.send("bob", "not bytes"),
+        lambda a: a.send("bob", bytes((1 << 20) + 1)),
+        lambda a: a.receive("not bytes"),
+    ],
+)
+def test_the_account_api_refuses_bad_arguments_with_typed_errors(tmp_path, call):
+    """Out of range or of the wrong type: a ParleyError, never an OverflowError,
+    TypeError, AttributeError or an SQLite error; nothing changes."""
+    from parley.errors import ParleyError
+
+    w = World(tmp_path)
+    alice, bob = w.account("alice"), w.account("bob")
+    alice.add_contact(bob.contact_code(), "bob")
+    before = alice.store.query(
+        "SELECT count(*) FROM outbox UNION ALL SELECT count(*) FROM sessions"
+    )
+    with pytest.raises(ParleyError):
+        call(alice)
+    after = alice.store.query("SELECT count(*) FROM outbox UNION ALL SELECT count(*) FROM sessions")
+    assert after == before
+    assert alice.contact("bob").name == "bob"

@@ -79,6 +79,16 @@ class AccountRow:
     pending: bool = False
 
 
+def check_name(name: object) -> str:
+    """A contact name: text of 1 to 64 characters on one line, trimmed."""
+    if not isinstance(name, str):
+        raise InvalidContactCode("a contact name is text")
+    name = name.strip()
+    if not name or len(name) > 64 or any(ch in name for ch in "\n\r\t\x00"):
+        raise InvalidContactCode("a contact name is 1 to 64 characters on one line")
+    return name
+
+
 def _row(values: tuple | None) -> AccountRow | None:
     if values is None:
         return None
@@ -178,6 +188,8 @@ class Directory:
         """A contact by name, fingerprint (hex, or a prefix of at least 8 digits) or account."""
         if isinstance(key, Contact):
             key = key.account
+        if not isinstance(key, str | bytes):
+            raise UnknownContact("a contact is named by its name, fingerprint or account bytes")
         if isinstance(key, bytes):
             row = self.row(key)
             if row is None or row.is_self:
