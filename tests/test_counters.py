@@ -130,3 +130,21 @@ def test_the_account_api_refuses_bad_arguments_with_typed_errors(tmp_path, call)
     after = alice.store.query("SELECT count(*) FROM outbox UNION ALL SELECT count(*) FROM sessions")
     assert after == before
     assert alice.contact("bob").name == "bob"
+
+
+@pytest.mark.parametrize("kind", ["memory", "mailbox"])
+def test_transports_refuse_bad_arguments_with_typed_errors(tmp_path, kind):
+    from parley.client import MailboxTransport, MemoryTransport, TransportError
+
+    t = MemoryTransport() if kind == "memory" else MailboxTransport(tmp_path / "mailbox")
+    for call in (
+        lambda: t.register("not bytes", bytes(16)),
+        lambda: t.register(b"a" * 32, b"short"),
+        lambda: t.installations_of(None),
+        lambda: t.fetch(bytes(16), limit=-1),
+        lambda: t.fetch(bytes(16), limit="5"),
+        lambda: t.deliver("not bytes"),
+        lambda: t.deliver(b"\x08\x01", account=12),
+    ):
+        with pytest.raises(TransportError):
+            call()
