@@ -3,7 +3,7 @@
 :class:`Account` is what a bot or an app uses. It orchestrates the stores of
 one installation, each owning its tables (:mod:`.local` the own keys,
 :mod:`.directory` contacts, installations and bundles, :mod:`.sessions`,
-:mod:`.history`, :mod:`.replay`), and the steps over them
+:mod:`.history`, :mod:`.replay`, :mod:`.outbox`), and the steps over them
 (:mod:`.sending`, :mod:`.receiving`, :mod:`.links`).
 
 * :meth:`Account.send` encrypts one message once per addressed installation
@@ -14,9 +14,11 @@ one installation, each owning its tables (:mod:`.local` the own keys,
 * :meth:`Account.receive` takes envelope bytes and returns events
   (:mod:`parley.client.events`). Sessions follow SESSION-010; a message that
   cannot be decrypted starts the reset flow (SESSION-020).
-* Atomicity: each call is one store transaction. ``send`` commits the
-  advanced ratchet state before it returns a ciphertext; ``receive`` commits
-  the state change, the replay caches and the history row together.
+* Atomicity: each call is one store transaction, which reads the state it
+  changes inside it (so two processes may share a store). ``send`` commits the
+  advanced ratchet state with the envelope, in the outbox, before it returns
+  it; :meth:`Account.flush_outbox` delivers it. ``receive`` commits the state
+  change, the replay caches and the history row together.
 
 Randomness (``rng``) and time (``clock``, seconds since the Unix epoch) are
 injected, as in the core.
