@@ -16,7 +16,10 @@ open.
 
 Opening never writes before it has checked the file: a wrong passphrase
 (WrongPassphrase), a damaged file (StoreCorrupt) or a file of a newer schema
-(StoreVersionTooNew) leaves it exactly as it was.
+(StoreVersionTooNew) leaves it exactly as it was; a wrong passphrase is
+told from damage by the page HMACs (under a wrong key every page fails). A
+store of an older schema is migrated, in one transaction, once those checks
+passed.
 """
 
 from __future__ import annotations
