@@ -145,3 +145,42 @@ def test_a_live_home_refuses_a_second_daemon_or_writer_but_not_a_reader(tmp_path
     code, out, err = _cli_run(home, "inbox")
     assert code == 0, err
     assert "no new messages" in out
+
+
+@pytest.mark.requirement("STORE-006")
+def test_two_processes_receiving_at_once_keep_every_replay_guard_entry(tmp_path):
+    """Twenty strangers' initial messages, split between two processes that
+    receive at the same moment: all twenty are delivered, and the replay guard
+    in the store holds all twenty ephemeral keys afterwards."""
+    from parley.codec import decode_ratchet_message
+    from parley.state import load_installation
+
+    w = World(tmp_path)
+    bob = w.account("bob")
+    code = bob.contact_code()
+    keys = set()
+    for i in range(20):
+        sender = w.account(f"s{i}")
+        sender.add_contact(code, "bob")
+        data = sender.send("bob", b"hello %d" % i)
+        [copy] = decode_envelope(data).messages
+        keys.add(decode_ratchet_message(copy.body).x3dh_header.ephemeral_key)
+        (tmp_path / f"e{i}").write_bytes(data)
+    bob.close()
+    one, two = Worker(tmp_path / "bob.db", "bob pass"), Worker(tmp_path / "bob.db", "bob pass")
+    for worker, part in ((one, range(0, 20, 2)), (two, range(1, 20, 2))):
+        worker.proc.stdin.write("".join(f"receive {tmp_path / f'e{i}'}\n" for i in part))
+        worker.proc.stdin.flush()  # both now receive, interleaved
+    got = []
+    for worker in (one, two):
+        for _ in range(10):
+            got += [
+                e[1]
+                for e in json.loads(worker.proc.stdout.readline())["events"]
+                if e[0] == "MessageReceived"
+            ]
+        worker.quit()
+    assert sorted(got) == sorted(f"hello {i}" for i in range(20))
+    bob = w.reopen(bob, "bob")
+    guard = load_installation(bob.store.get_meta("installation")).seen_initial_messages
+    assert set().union(*guard.values()) == keys
