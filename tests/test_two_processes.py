@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,25 @@ def test_two_processes_receiving_at_once_keep_every_replay_guard_entry(tmp_path)
     bob = w.reopen(bob, "bob")
     guard = load_installation(bob.store.get_meta("installation")).seen_initial_messages
     assert set().union(*guard.values()) == keys
+
+
+@pytest.mark.requirement("STORE-005")
+def test_a_send_the_mailbox_refused_goes_out_on_the_next_run(tmp_path):
+    alice_home, bob_home = tmp_path / "alice", tmp_path / "bob"
+    assert _cli_run(alice_home, "init")[0] == 0
+    assert _cli_run(bob_home, "init")[0] == 0
+    code = _cli_run(bob_home, "code")[1].strip()
+    assert _cli_run(alice_home, "add", code, "--name", "bob")[0] == 0
+    bob_iid = _cli_run(bob_home, "devices", "list")[1].split()[0]
+    bob_inbox = tmp_path / "mailbox" / "inbox" / bob_iid
+    shutil.rmtree(bob_inbox)
+    bob_inbox.write_text("not a folder")  # writing to Bob's inbox fails now
+    status, _, err = _cli_run(alice_home, "send", "bob", "kept for later")
+    assert status == 1
+    assert "kept in the outbox" in err and "[TRANSPORT_ERROR]" in err
+    bob_inbox.unlink()
+    bob_inbox.mkdir()
+    # any later command of Alice's delivers it first
+    assert _cli_run(alice_home, "inbox")[0] == 0
+    status, out, _ = _cli_run(bob_home, "inbox")
+    assert status == 0 and "kept for later" in out
