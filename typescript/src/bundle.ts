@@ -4,7 +4,7 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { compare, concat, u16, u32, u64, u8 } from "./bytes.js";
-import { checkInstallationId, checkKey, checkSize, encodeIdentityKey, identityFields, parse } from "./codec.js";
+import { checkInstallationId, checkKey, checkSize, encodeIdentityKey, identityFields, parse, type IdentityFields } from "./codec.js";
 import {
   BundleSignatureInvalid,
   BundleStale,
@@ -135,21 +135,44 @@ export function createBundle(installations: readonly Installation[], now: bigint
   return toBinary(BundleSchema, msg);
 }
 
-/** Decode and verify a bundle against the clock (BUNDLE-011, BUNDLE-020). */
+/**
+ * BUNDLE-011 steps 2 and 3 on a decoded bundle: the identity's fields, each
+ * entry's fields, then the rules that do not depend on the profile. Also used
+ * for a bundle attached to an envelope (WIRE-007).
+ */
+export function checkBundleStructure(b: Bundle): { identity: IdentityFields; entries: BundleEntry[] } {
+  const identity = identityFields(b.identity, "bundle identity");
+  const entries: BundleEntry[] = b.installations.map((e) => {
+    const installationId = checkInstallationId(e.installationId, "installation id");
+    const signedPreKey = checkKey(e.signedPrekey, "signed prekey");
+    const vs = e.protocolVersions;
+    if (vs.length < 1 || vs.length > MAX_PROTOCOL_VERSIONS) throw new MalformedMessage("an entry lists 1 to 255 protocol versions");
+    for (let j = 0; j < vs.length; j++) {
+      if (vs[j]! < 1 || (j > 0 && vs[j - 1]! >= vs[j]!)) throw new MalformedMessage("protocol versions must be strictly ascending, from 1");
+    }
+    if (new Set(e.oneTimePrekeys.map((k) => k.id)).size !== e.oneTimePrekeys.length) throw new MalformedMessage("one-time prekey ids repeat");
+    const oneTimePreKeys = e.oneTimePrekeys.map((k) => ({ id: k.id, publicKey: checkKey(k.publicKey, "one-time prekey") }));
+    return { installationId, signedPreKeyId: e.signedPrekeyId, signedPreKey, protocolVersions: vs, oneTimePreKeys };
+  });
+  if (b.profile < 1 || b.profile > 255) throw new MalformedMessage(`profile ${b.profile} is not 1 to 255`);
+  if (entries.length < 1) throw new MalformedMessage("a bundle has at least one entry");
+  for (let i = 1; i < entries.length; i++) {
+    if (compare(entries[i - 1]!.installationId, entries[i]!.installationId) >= 0) {
+      throw new MalformedMessage("entries must be sorted by installation id without repeats");
+    }
+  }
+  if (b.signature.length !== SIGNATURE_LEN) throw new MalformedMessage(`bundle signature must be 64 bytes, got ${b.signature.length}`);
+  return { identity, entries };
+}
+
+/** Decode and verify a bundle against the clock, in the order of BUNDLE-011 (and BUNDLE-020). */
 export function verifyBundle(bytes: Uint8Array, now: bigint, profile: number = PROFILE_ID): VerifiedBundle {
   checkSize(bytes, "bundle");
   const b = parse(BundleSchema, bytes, "bundle");
+  const { identity: idf, entries } = checkBundleStructure(b);
   if (b.profile !== profile || b.profile !== PROFILE_ID) throw new UnsupportedProfile(`profile ${b.profile} is not implemented`);
-  const idf = identityFields(b.identity, "bundle identity");
-  if (b.signature.length !== SIGNATURE_LEN) throw new MalformedMessage(`bundle signature must be 64 bytes, got ${b.signature.length}`);
-  const entries: BundleEntry[] = b.installations.map((e) => ({
-    installationId: checkInstallationId(e.installationId, "installation id"),
-    signedPreKeyId: e.signedPrekeyId,
-    signedPreKey: checkKey(e.signedPrekey, "signed prekey"),
-    protocolVersions: e.protocolVersions,
-    oneTimePreKeys: e.oneTimePrekeys.map((k) => ({ id: k.id, publicKey: checkKey(k.publicKey, "one-time prekey") })),
-  }));
-  checkEntries(entries, (m) => new MalformedMessage(m));
+  if (entries.length > MAX_INSTALLATIONS) throw new MalformedMessage(`a bundle has at most 32 entries, got ${entries.length}`);
+  if (entries.some((e) => e.oneTimePreKeys.length > MAX_ONE_TIME_PREKEYS)) throw new MalformedMessage("an entry has at most 100 one-time prekeys");
   const identity = PublicIdentity.verify(idf, b.profile);
   const signedBytes = signedBundleBytes(b.profile, idf.signingKey, idf.dhKey, b.timestamp, entries);
   try {

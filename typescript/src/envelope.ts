@@ -10,7 +10,8 @@ import {
   RatchetMessageSchema,
 } from "./gen/parley/v1/wire_pb.js";
 import type { InstallationMessage } from "./gen/parley/v1/wire_pb.js";
-import { INSTALLATION_ID_LEN } from "./profile.js";
+import { checkBundleStructure } from "./bundle.js";
+import { ENVELOPE_VERSION, INSTALLATION_ID_LEN } from "./profile.js";
 
 export type CopyKind = "ratchet" | "no_bundle";
 
@@ -49,7 +50,7 @@ export function encodeEnvelope(parts: EnvelopeParts): Uint8Array {
     return create(InstallationMessageSchema, { recipientInstallationId: c.recipientInstallationId, body });
   });
   const env = create(EnvelopeSchema, {
-    version: parts.version,
+    version: parts.version, // the caller's: the driver encodes what it is given (VERSION-004 says senders write 1)
     senderInstallationId: parts.senderInstallationId,
     messages,
   });
@@ -60,23 +61,34 @@ export function encodeEnvelope(parts: EnvelopeParts): Uint8Array {
 }
 
 /** Decode an envelope (WIRE-002, VERSION-003, WIRE-040, WIRE-041). */
-export function decodeEnvelope(bytes: Uint8Array, reads: readonly number[]): EnvelopeParts {
+/**
+ * Decode an envelope in the order of WIRE-007: the format version (1,
+ * VERSION-004), each copy's body and address (WIRE-041), the sender id, then
+ * the attached bundle's structure (BUNDLE-011 steps 1 to 3). The copies' bodies
+ * are not decoded further; each is handed on as the canonical encoding
+ * (WIRE-004) of the decoded sub-message, without unknown fields.
+ */
+export function decodeEnvelope(bytes: Uint8Array): EnvelopeParts {
   checkSize(bytes, "envelope");
   const env = parse(EnvelopeSchema, bytes, "envelope");
-  if (!reads.includes(env.version)) throw new UnsupportedVersion(`envelope version ${env.version} is not read`);
-  checkInstallationId(env.senderInstallationId, "sender installation id");
+  if (env.version !== ENVELOPE_VERSION) throw new UnsupportedVersion(`envelope format version ${env.version} is not 1`);
+  const canonical = { writeUnknownFields: false };
   const copies: EnvelopeCopy[] = env.messages.map((m) => {
     if (m.body.case === undefined) throw new MalformedMessage("a copy without a body");
     const kind: CopyKind = m.body.case === "ratchet" ? "ratchet" : "no_bundle";
     checkCopyAddress({ recipientInstallationId: m.recipientInstallationId, kind }, (x) => new MalformedMessage(x));
     const body =
-      m.body.case === "ratchet" ? toBinary(RatchetMessageSchema, m.body.value) : toBinary(NoBundleMessageSchema, m.body.value);
+      m.body.case === "ratchet"
+        ? toBinary(RatchetMessageSchema, m.body.value, canonical)
+        : toBinary(NoBundleMessageSchema, m.body.value, canonical);
     return { recipientInstallationId: m.recipientInstallationId, kind, body };
   });
+  checkInstallationId(env.senderInstallationId, "sender installation id");
+  if (env.senderBundle !== undefined) checkBundleStructure(env.senderBundle);
   return {
     version: env.version,
     senderInstallationId: env.senderInstallationId,
     copies,
-    senderBundle: env.senderBundle === undefined ? undefined : toBinary(BundleSchema, env.senderBundle),
+    senderBundle: env.senderBundle === undefined ? undefined : toBinary(BundleSchema, env.senderBundle, canonical),
   };
 }

@@ -122,11 +122,53 @@ export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
 
 const Point = ed25519.Point;
 const L = Point.Fn.ORDER;
+const P = 2n ** 255n - 19n;
+
+function le(hex: string): bigint {
+  return bytesToNumberLE(Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16))));
+}
+
+/** The y values of the eight points of small order (PROFILE-013): 1, p - 1, 0, y8a, y8b. */
+const SMALL_ORDER_Y = new Set<bigint>([
+  1n,
+  P - 1n,
+  0n,
+  le("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+  le("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+]);
+
+/** The low 255 bits of an encoding (y without the sign bit). */
+function encodedY(b: Uint8Array): bigint {
+  const c = b.slice(0, 32);
+  c[31]! &= 0x7f;
+  return bytesToNumberLE(c);
+}
+
+function isCanonicalEncoding(b: Uint8Array): boolean {
+  return encodedY(b) < P;
+}
+
+function isSmallOrderEncoding(b: Uint8Array): boolean {
+  return SMALL_ORDER_Y.has(encodedY(b) % P);
+}
+
+/** Decode a public key with PROFILE-013's rules: canonical, on the curve, not of small order. */
+function strictPoint(publicKey: Uint8Array): InstanceType<typeof Point> | undefined {
+  if (publicKey.length !== KEY_LEN || !isCanonicalEncoding(publicKey) || isSmallOrderEncoding(publicKey)) return undefined;
+  try {
+    return Point.fromBytes(publicKey, false);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
- * Ed25519 verification with the strictness of spec/profile.md ("Key handling"):
- * S below the group order, the public key decodes to a point, and the
- * cofactorless equation encode([S]B - [k]A) == R. Raises InvalidSignature.
+ * Strict Ed25519 verification (PROFILE-013): RFC 8032 section 5.1.7 with the
+ * cofactorless equation encode([S]B - [k]A) == R, rejecting as libsodium's
+ * crypto_sign_verify_detached does S >= L, a non-canonical or small-order R,
+ * and a public key that is non-canonical, of small order or not a point.
+ * Raises InvalidSignature; a signature of another length than 64 bytes is
+ * MALFORMED_MESSAGE at decoding and never reaches here in the protocol.
  */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LEN) {
@@ -138,12 +180,9 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
   const r = signature.subarray(0, 32);
   const s = bytesToNumberLE(signature.subarray(32, 64));
   if (s >= L) throw new InvalidSignature("S is not below the group order");
-  let A;
-  try {
-    A = Point.fromBytes(publicKey, true);
-  } catch {
-    throw new InvalidSignature("public key is not a point");
-  }
+  if (!isCanonicalEncoding(r) || isSmallOrderEncoding(r)) throw new InvalidSignature("R is non-canonical or of small order");
+  const A = strictPoint(publicKey);
+  if (A === undefined) throw new InvalidSignature("public key is non-canonical, of small order or not a point");
   const k = bytesToNumberLE(sha512(concat(r, publicKey, message))) % L;
   const rCheck = Point.BASE.multiplyUnsafe(s).subtract(A.multiplyUnsafe(k)).toBytes();
   let diff = 0;
@@ -151,15 +190,9 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
   if (diff !== 0) throw new InvalidSignature("signature does not verify");
 }
 
-/** True when the 32 bytes decode to an Ed25519 point (used for identity checks). */
+/** True when the 32 bytes are a canonical encoding of a point of large order (KEYS-003). */
 export function ed25519IsPoint(publicKey: Uint8Array): boolean {
-  if (publicKey.length !== KEY_LEN) return false;
-  try {
-    Point.fromBytes(publicKey, true);
-    return true;
-  } catch {
-    return false;
-  }
+  return strictPoint(publicKey) !== undefined;
 }
 
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {

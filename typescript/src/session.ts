@@ -235,7 +235,7 @@ export class Session {
     remoteInstallationId: Uint8Array,
     rng: RandomSource,
   ): { session: Session; plaintext: Uint8Array } {
-    if (remoteInstallationId.length !== INSTALLATION_ID_LEN) throw new InvalidArgument("an installation id is 16 bytes");
+    if (remoteInstallationId.length !== INSTALLATION_ID_LEN) throw new MalformedMessage("the sender installation id must be 16 bytes");
     const m = decodeRatchetMessage(message, local.policy);
     if (m.x3dh === undefined) throw new MalformedMessage("an initial message without an X3DH header");
     const x = m.x3dh;

@@ -11,7 +11,7 @@ import { createBundle, verifyBundle } from "../bundle.js";
 import { concat, toHex } from "../bytes.js";
 import { decodeNoBundleMessage, decodeRatchetMessage } from "../codec.js";
 import { decodeEnvelope, encodeEnvelope, type CopyKind } from "../envelope.js";
-import { InvalidArgument, UnsupportedProfile } from "../errors.js";
+import { InvalidArgument, MalformedMessage, UnsupportedProfile } from "../errors.js";
 import { kdfCk, kdfRk, messageKeys, noBundleKdf, x3dhKdf } from "../kdf.js";
 import { IdentityKeyPair, Installation, oneTimePreKey, PublicIdentity, signedPreKey } from "../keys.js";
 import { openNoBundle, sealNoBundle, type NoBundleReplayCache } from "../nobundle.js";
@@ -207,6 +207,7 @@ export class DriverCore {
 
   respond(r: d.RespondRequest): Init<typeof d.RespondResponseSchema> {
     const inst = this.#installation(r.installationHandle).installation;
+    if (r.remoteInstallationId.length !== 16) throw new MalformedMessage("the sender installation id must be 16 bytes");
     const { session, plaintext } = Session.respond(inst, r.message, r.remoteInstallationId, new GivenKeys(r.ratchetPrivateKey));
     const h = this.#handle();
     this.#sessions.set(h, session);
@@ -317,7 +318,7 @@ export class DriverCore {
   }
 
   decodeEnvelope(r: d.DecodeEnvelopeRequest): Init<typeof d.DecodeEnvelopeResponseSchema> {
-    const e = decodeEnvelope(r.envelope, policyOf(r.policy).reads);
+    const e = decodeEnvelope(r.envelope);
     return {
       version: e.version,
       senderInstallationId: e.senderInstallationId,

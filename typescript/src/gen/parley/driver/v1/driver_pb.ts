@@ -616,7 +616,8 @@ export type CreateInstallationRequest = Message<"parley.driver.v1.CreateInstalla
   oneTimePrekeys: OneTimePreKey[];
 
   /**
-   * The installation's version policy.
+   * The installation's version policy; absent (or empty `reads`): the
+   * default policy, reads {1}, writes 1.
    *
    * @generated from field: parley.driver.v1.VersionPolicy policy = 6;
    */
@@ -1255,7 +1256,10 @@ export const SealNoBundleResponseSchema: GenMessage<SealNoBundleResponse> = /*@_
   messageDesc(file_parley_driver_v1_driver, 36);
 
 /**
- * Request of OpenNoBundle.
+ * Request of OpenNoBundle. The driver keeps, per installation handle, the
+ * replay cache of NOBUNDLE-020: the EK of every no-bundle message this
+ * installation opened successfully; a later message with one of those EKs is
+ * REPLAYED_INITIAL_MESSAGE, at the place NOBUNDLE-011's order gives.
  *
  * @generated from message parley.driver.v1.OpenNoBundleRequest
  */
@@ -1611,7 +1615,8 @@ export type DecodeEnvelopeRequest = Message<"parley.driver.v1.DecodeEnvelopeRequ
   envelope: Uint8Array;
 
   /**
-   * The reader's policy.
+   * The reader's policy. It does not apply to `Envelope.version`, the envelope
+   * format version (VERSION-004), nor to the copies, which are not decoded.
    *
    * @generated from field: parley.driver.v1.VersionPolicy policy = 2;
    */
@@ -1632,7 +1637,7 @@ export const DecodeEnvelopeRequestSchema: GenMessage<DecodeEnvelopeRequest> = /*
  */
 export type DecodeEnvelopeResponse = Message<"parley.driver.v1.DecodeEnvelopeResponse"> & {
   /**
-   * Envelope format version.
+   * Envelope format version (1).
    *
    * @generated from field: uint32 version = 1;
    */
@@ -1646,7 +1651,9 @@ export type DecodeEnvelopeResponse = Message<"parley.driver.v1.DecodeEnvelopeRes
   senderInstallationId: Uint8Array;
 
   /**
-   * The copies, in order.
+   * The copies, in order; each body is the canonical encoding (WIRE-004) of
+   * the decoded sub-message without unknown fields (WIRE-007), not its bytes
+   * as they appear in the envelope.
    *
    * @generated from field: repeated parley.driver.v1.EnvelopeCopy copies = 3;
    */
