@@ -168,14 +168,14 @@ function strictPoint(publicKey: Uint8Array): InstanceType<typeof Point> | undefi
  * crypto_sign_verify_detached does S >= L, a non-canonical or small-order R,
  * and a public key that is non-canonical, of small order or not a point.
  * Raises InvalidSignature; a signature of another length than 64 bytes is
- * MALFORMED_MESSAGE at decoding and never reaches here in the protocol.
+ * MALFORMED_MESSAGE, a public key of another length INVALID_KEY.
  */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LEN) {
-    throw new InvalidSignature("signature must be 64 bytes");
+    throw new MalformedMessage("signature must be 64 bytes");
   }
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_LEN) {
-    throw new InvalidSignature("public key must be 32 bytes");
+    throw new InvalidKey("public key must be 32 bytes");
   }
   const r = signature.subarray(0, 32);
   const s = bytesToNumberLE(signature.subarray(32, 64));
