@@ -7,7 +7,7 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { toHex } from "./bytes.js";
-import { ParleyError, StateFormatError, UnsupportedProfile } from "./errors.js";
+import { ParleyError, StateFormatError } from "./errors.js";
 import {
   IdentityStateSchema,
   InstallationStateSchema,
@@ -23,7 +23,7 @@ import type { IdentityState, SessionState } from "./gen/parley/local/v1/state_pb
 import { IdentityKeyPair, Installation, oneTimePreKey, PublicIdentity, signedPreKey } from "./keys.js";
 import { IDENTITY_LEN, INSTALLATION_ID_LEN, KEY_LEN, PROFILE_ID } from "./profile.js";
 import { Session, type SessionFields, type SkippedKey } from "./session.js";
-import type { VersionPolicy } from "./versioning.js";
+import { DEFAULT_POLICY, type VersionPolicy } from "./versioning.js";
 
 export const FORMAT_VERSION = 1;
 
@@ -94,10 +94,15 @@ export function saveSession(session: Session): Uint8Array {
 }
 
 /** Load a session saved by saveSession (this implementation's or another's). */
-export function loadSession(bytes: Uint8Array, reads?: readonly number[]): Session {
+/**
+ * Load a session saved by saveSession (this implementation's or another's).
+ * `reads`: the versions its installation reads; by default the default
+ * policy's. A loaded session always reads its own version too (STORE-010).
+ */
+export function loadSession(bytes: Uint8Array, reads: readonly number[] = DEFAULT_POLICY.reads): Session {
   const m = decode(() => fromBinary(SessionStateSchema, bytes));
   need(m.formatVersion === FORMAT_VERSION, `format version ${m.formatVersion} is not read`);
-  if (m.profile !== PROFILE_ID) throw new UnsupportedProfile(`profile ${m.profile} is not implemented`);
+  need(m.profile === PROFILE_ID, `profile ${m.profile} is not implemented`);
   need(m.version >= 1, "a session has a protocol version");
   need(m.localInstallationId.length === INSTALLATION_ID_LEN, "local installation id must be 16 bytes");
   need(m.remoteInstallationId.length === INSTALLATION_ID_LEN, "remote installation id must be 16 bytes");
@@ -140,7 +145,7 @@ export function loadSession(bytes: Uint8Array, reads?: readonly number[]): Sessi
     ephemeralKey: key(m.ephemeralKey, "ephemeral key"),
   };
   need(!(fields.pendingX3dh !== undefined && !fields.initiator), "only an initiator has pending X3DH data");
-  return new Session(fields, reads);
+  return new Session(fields, reads.includes(fields.version) ? reads : [...reads, fields.version].sort((a, b) => a - b));
 }
 
 /** An installation's prekeys and replay guard as parley.local.v1.InstallationState. */
@@ -204,7 +209,7 @@ export function saveIdentity(id: IdentityKeyPair): Uint8Array {
 export function loadIdentity(bytes: Uint8Array): IdentityKeyPair {
   const m = decode(() => fromBinary(IdentityStateSchema, bytes));
   need(m.formatVersion === FORMAT_VERSION, `format version ${m.formatVersion} is not read`);
-  if (m.profile !== PROFILE_ID) throw new UnsupportedProfile(`profile ${m.profile} is not implemented`);
+  need(m.profile === PROFILE_ID, `profile ${m.profile} is not implemented`);
   key(m.signingPrivateKey, "signing private key");
   key(m.dhPrivateKey, "DH private key");
   const id = IdentityKeyPair.fromPrivateKeys(m.signingPrivateKey, m.dhPrivateKey, m.profile);
