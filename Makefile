@@ -106,8 +106,8 @@ $(TS_STAMP): $(TS)/package.json $(TS)/package-lock.json
 	cd $(TS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-ts-build: $(TS_STAMP) ## compile typescript/ (strict) into typescript/dist
-	cd $(TS) && node_modules/.bin/tsc -p tsconfig.json
+ts-build: $(TS_STAMP) ## compile typescript/ (strict) into typescript/dist; type-check its tests and page
+	cd $(TS) && node_modules/.bin/tsc -p tsconfig.json && node_modules/.bin/tsc -p tsconfig.check.json
 
 ts-check-gen: $(TS_STAMP) ## fail if typescript/src/gen is not what buf generate makes from proto/
 	$(TS)/scripts/check-gen.sh

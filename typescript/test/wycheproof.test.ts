@@ -10,7 +10,7 @@ const wp = (name: string) => readJson("tests", "vectors", "wycheproof", name);
 describe("Wycheproof X25519", () => {
   const file = wp("x25519_test.json");
   const cases = file.testGroups.flatMap((g: any) => g.tests);
-  it.each(cases.map((t: any) => [t.tcId, t]))("tcId %s", (_id, t: any) => {
+  it.each(cases.map((t: any): [number, any] => [t.tcId, t]) as [number, any][])("tcId %s", (_id: number, t: any) => {
     const shared = fromHex(t.shared);
     const allZero = shared.every((b) => b === 0);
     if (allZero) {
@@ -26,7 +26,7 @@ describe("Wycheproof X25519", () => {
 describe("Wycheproof Ed25519", () => {
   const file = wp("ed25519_test.json");
   const cases = file.testGroups.flatMap((g: any) => g.tests.map((t: any) => ({ ...t, pk: g.publicKey.pk })));
-  it.each(cases.map((t: any) => [t.tcId, t]))("tcId %s", (_id, t: any) => {
+  it.each(cases.map((t: any): [number, any] => [t.tcId, t]) as [number, any][])("tcId %s", (_id: number, t: any) => {
     const verify = () => ed25519Verify(fromHex(t.pk), fromHex(t.msg), fromHex(t.sig));
     if (t.result === "valid") verify();
     // A signature that is not 64 bytes is malformed input (WIRE-001), never a failed check.

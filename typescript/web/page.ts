@@ -11,16 +11,16 @@ import {
   DEFAULT_POLICY,
 } from "../src/index.js";
 import { runVectors, summary, type CaseResult } from "../src/vectors.js";
-import kdf from "../../test-vectors/kdf.json";
-import x3dh from "../../test-vectors/x3dh.json";
-import bundle from "../../test-vectors/bundle.json";
-import wire from "../../test-vectors/wire.json";
-import versioning from "../../test-vectors/versioning.json";
-import session from "../../test-vectors/session.json";
-import no_bundle from "../../test-vectors/no_bundle.json";
-import fanout from "../../test-vectors/fanout.json";
-import compromise from "../../test-vectors/compromise.json";
-import accumulated from "../../test-vectors/accumulated.json";
+import kdf from "../../test-vectors/kdf.json" with { type: "json" };
+import x3dh from "../../test-vectors/x3dh.json" with { type: "json" };
+import bundle from "../../test-vectors/bundle.json" with { type: "json" };
+import wire from "../../test-vectors/wire.json" with { type: "json" };
+import versioning from "../../test-vectors/versioning.json" with { type: "json" };
+import session from "../../test-vectors/session.json" with { type: "json" };
+import no_bundle from "../../test-vectors/no_bundle.json" with { type: "json" };
+import fanout from "../../test-vectors/fanout.json" with { type: "json" };
+import compromise from "../../test-vectors/compromise.json" with { type: "json" };
+import accumulated from "../../test-vectors/accumulated.json" with { type: "json" };
 
 declare global {
   interface Window {
