@@ -20,11 +20,12 @@ import type { IdentityKey } from "./gen/parley/v1/wire_pb.js";
 import { InvalidKey, MalformedMessage, MessageTooLarge, UnsupportedVersion } from "./errors.js";
 import { INSTALLATION_ID_LEN, KEY_LEN, MAC_LEN, MAX_CIPHERTEXT, MAX_ENCODED, SIGNATURE_LEN } from "./profile.js";
 import type { VersionPolicy } from "./versioning.js";
+import { withDeclaredWireTypes } from "./wiretype.js";
 
 /** Parse bytes as a message of `schema`, or fail with MALFORMED_MESSAGE. */
 export function parse<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array, what: string): MessageShape<Desc> {
   try {
-    return fromBinary(schema, bytes);
+    return fromBinary(schema, withDeclaredWireTypes(schema, bytes));
   } catch {
     throw new MalformedMessage(`${what} does not decode`);
   }

@@ -24,6 +24,7 @@ import { IdentityKeyPair, Installation, oneTimePreKey, PublicIdentity, signedPre
 import { IDENTITY_LEN, INSTALLATION_ID_LEN, KEY_LEN, PROFILE_ID } from "./profile.js";
 import { Session, type SessionFields, type SkippedKey } from "./session.js";
 import { DEFAULT_POLICY, type VersionPolicy } from "./versioning.js";
+import { withDeclaredWireTypes } from "./wiretype.js";
 
 export const FORMAT_VERSION = 1;
 
@@ -100,7 +101,7 @@ export function saveSession(session: Session): Uint8Array {
  * policy's. A loaded session always reads its own version too (STORE-010).
  */
 export function loadSession(bytes: Uint8Array, reads: readonly number[] = DEFAULT_POLICY.reads): Session {
-  const m = decode(() => fromBinary(SessionStateSchema, bytes));
+  const m = decode(() => fromBinary(SessionStateSchema, withDeclaredWireTypes(SessionStateSchema, bytes)));
   need(m.formatVersion === FORMAT_VERSION, `format version ${m.formatVersion} is not read`);
   need(m.profile === PROFILE_ID, `profile ${m.profile} is not implemented`);
   need(m.version >= 1, "a session has a protocol version");
@@ -169,7 +170,7 @@ export function saveInstallation(inst: Installation): Uint8Array {
 
 /** Load an installation; the identity and the version policy are stored apart. */
 export function loadInstallation(bytes: Uint8Array, identityKeys: IdentityKeyPair, policy?: VersionPolicy): Installation {
-  const m = decode(() => fromBinary(InstallationStateSchema, bytes));
+  const m = decode(() => fromBinary(InstallationStateSchema, withDeclaredWireTypes(InstallationStateSchema, bytes)));
   need(m.formatVersion === FORMAT_VERSION, `format version ${m.formatVersion} is not read`);
   need(m.installationId.length === INSTALLATION_ID_LEN, "installation id must be 16 bytes");
   need(m.signedPrekeys.length > 0, "an installation has a signed prekey");
@@ -207,7 +208,7 @@ export function saveIdentity(id: IdentityKeyPair): Uint8Array {
 }
 
 export function loadIdentity(bytes: Uint8Array): IdentityKeyPair {
-  const m = decode(() => fromBinary(IdentityStateSchema, bytes));
+  const m = decode(() => fromBinary(IdentityStateSchema, withDeclaredWireTypes(IdentityStateSchema, bytes)));
   need(m.formatVersion === FORMAT_VERSION, `format version ${m.formatVersion} is not read`);
   need(m.profile === PROFILE_ID, `profile ${m.profile} is not implemented`);
   key(m.signingPrivateKey, "signing private key");
