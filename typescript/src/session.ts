@@ -89,12 +89,14 @@ function macInput(ad: Uint8Array, header: Uint8Array, x3dh: Uint8Array, cipherte
 }
 
 /** Derive the keys of chain messages `from` .. `until - 1`; MAX_SKIP (RATCHET-034). */
-function skipKeys(ck: Uint8Array, from: number, until: number, ratchetKey: Uint8Array, out: SkippedKey[]): Uint8Array {
+function skipKeys(ck: Uint8Array, from: number, until: number, ratchetKey: Uint8Array, out: [string, SkippedKey][]): Uint8Array {
   if (until - from > MAX_SKIP) throw new TooManySkippedMessages(`would skip ${until - from} message keys (at most ${MAX_SKIP})`);
+  if (until <= from) return ck;
+  const prefix = toHex(ratchetKey) + ":";
   let chain = ck;
   for (let n = from; n < until; n++) {
     const [next, mk] = kdfCk(chain);
-    out.push({ ratchetKey, messageNumber: n, messageKey: mk });
+    out.push([prefix + n, { ratchetKey, messageNumber: n, messageKey: mk }]);
     chain = next;
   }
   return chain;
@@ -345,7 +347,7 @@ export class Session {
     // 2. The current receiving chain.
     if (s.receivingChainKey !== undefined && s.receivingRatchetKey !== undefined && equal(rk, s.receivingRatchetKey)) {
       if (n < s.receivingMessageNumber) throw new DuplicateMessage("no key is held for this message");
-      const newSkipped: SkippedKey[] = [];
+      const newSkipped: [string, SkippedKey][] = [];
       const ck = skipKeys(s.receivingChainKey, s.receivingMessageNumber, n, rk, newSkipped);
       const [nextCk, mk] = kdfCk(ck);
       const plaintext = openWith(mk, this.#ad, m, s.version);
@@ -360,7 +362,7 @@ export class Session {
     if (s.retired.some((c) => equal(c.ratchetKey, rk))) throw new DuplicateMessage("message of a retired chain");
 
     // 4. A DH ratchet step.
-    const newSkipped: SkippedKey[] = [];
+    const newSkipped: [string, SkippedKey][] = [];
     if (s.receivingChainKey !== undefined && s.receivingRatchetKey !== undefined) {
       skipKeys(s.receivingChainKey, s.receivingMessageNumber, m.previousChainLength, s.receivingRatchetKey, newSkipped);
     }
@@ -389,9 +391,9 @@ export class Session {
   }
 
   /** Keep new skipped keys, oldest first; evict the oldest above 2000 (RATCHET-035). */
-  #store(keys: SkippedKey[]): void {
+  #store(keys: [string, SkippedKey][]): void {
     const map = this.#s.skipped;
-    for (const k of keys) map.set(skippedId(k.ratchetKey, k.messageNumber), k);
+    for (const [id, k] of keys) map.set(id, k);
     if (map.size > MAX_SKIPPED_KEYS) {
       let excess = map.size - MAX_SKIPPED_KEYS;
       for (const key of map.keys()) {
