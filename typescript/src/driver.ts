@@ -21,6 +21,9 @@ function parsePort(argv: string[]): number {
   return port;
 }
 
+/** What the deserializer hands on for request bytes that do not decode. */
+const UNDECODABLE = Object.freeze({ undecodable: true });
+
 function serviceDefinition(core: DriverCore): { def: grpc.ServiceDefinition; impl: grpc.UntypedServiceImplementation } {
   const def: Record<string, grpc.MethodDefinition<object, object>> = {};
   const impl: grpc.UntypedServiceImplementation = {};
@@ -32,13 +35,23 @@ function serviceDefinition(core: DriverCore): { def: grpc.ServiceDefinition; imp
       requestStream: false,
       responseStream: false,
       requestSerialize: (m: object) => Buffer.from(toBinary(input, m as never)),
-      requestDeserialize: (b: Buffer): object => fromBinary(input, new Uint8Array(b.buffer, b.byteOffset, b.byteLength)),
+      requestDeserialize: (b: Buffer): object => {
+        try {
+          return fromBinary(input, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+        } catch {
+          return UNDECODABLE;
+        }
+      },
       responseSerialize: (m: object) => Buffer.from(toBinary(output, m as never)),
       responseDeserialize: (b: Buffer): object => fromBinary(output, new Uint8Array(b.buffer, b.byteOffset, b.byteLength)),
     };
     const fn = (core as unknown as Record<string, (r: unknown) => object>)[localName];
     if (typeof fn !== "function") throw new Error(`driver core lacks ${localName}`);
     impl[localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      if (call.request === UNDECODABLE) {
+        callback({ code: grpc.status.INVALID_ARGUMENT, details: `the ${method.name} request does not decode` });
+        return;
+      }
       try {
         callback(null, create(output, fn.call(core, call.request) as never));
       } catch (e) {
