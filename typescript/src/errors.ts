@@ -31,7 +31,8 @@ export type ErrorCode =
   | "INVALID_MAC"
   | "INVALID_PADDING"
   | "DUPLICATE_MESSAGE"
-  | "TOO_MANY_SKIPPED_MESSAGES";
+  | "TOO_MANY_SKIPPED_MESSAGES"
+  | "INVALID_CONTACT_CODE";
 
 export class ParleyError extends Error {
   static readonly code: ErrorCode = "PARLEY_ERROR";
@@ -116,6 +117,11 @@ export class TooManySkippedMessages extends RemoteError {
   static override readonly code: ErrorCode = "TOO_MANY_SKIPPED_MESSAGES";
 }
 
+/** A library code (spec/errors.md, "Library codes"): a contact code text against CONTACT-003. */
+export class InvalidContactCode extends RemoteError {
+  static override readonly code: ErrorCode = "INVALID_CONTACT_CODE";
+}
+
 /** Every class of the registry, by code. */
 export const ERROR_CLASSES: Readonly<Record<ErrorCode, typeof ParleyError>> = {
   PARLEY_ERROR: ParleyError,
@@ -142,4 +148,5 @@ export const ERROR_CLASSES: Readonly<Record<ErrorCode, typeof ParleyError>> = {
   INVALID_PADDING: InvalidPadding,
   DUPLICATE_MESSAGE: DuplicateMessage,
   TOO_MANY_SKIPPED_MESSAGES: TooManySkippedMessages,
+  INVALID_CONTACT_CODE: InvalidContactCode,
 };

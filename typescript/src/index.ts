@@ -25,3 +25,6 @@ export { sealNoBundle, openNoBundle, type OpenedNoBundle, type NoBundleReplayCac
 export { encodeEnvelope, decodeEnvelope, type EnvelopeParts, type EnvelopeCopy, type CopyKind } from "./envelope.js";
 export { decodeRatchetMessage, decodeNoBundleMessage } from "./codec.js";
 export { saveSession, loadSession, saveInstallation, loadInstallation, saveIdentity, loadIdentity } from "./state.js";
+export { encodeContactCode, decodeContactCode } from "./contact.js";
+export { encodePayload, decodePayload, PayloadKind, type Payload } from "./payload.js";
+export { chooseSession, selectCopy, decideFailure, type SessionCandidate, type CopySelection, type FailureAction } from "./multidevice.js";

@@ -256,6 +256,56 @@ function runFlat(type: string, group: Json, t: Json): void {
       if (out !== undefined) eqVal(out.version, t.version, "version");
       return;
     }
+    case "ContactCodeEncodeTest": {
+      const out = expectOutcome(() => core.encodeContactCode(req(d.EncodeContactCodeRequestSchema, { bundle: hx(t.bundle) })), error, acceptable);
+      if (out !== undefined) {
+        eqVal(out.text, t.text, "text");
+        eqVal(out.qrText, t.qrText, "QR text");
+      }
+      return;
+    }
+    case "ContactCodeDecodeTest": {
+      const out = expectOutcome(() => core.decodeContactCode(req(d.DecodeContactCodeRequestSchema, { text: t.text })), error, acceptable);
+      if (out !== undefined) eqHex(out.bundle as Uint8Array, t.bundle, "bundle");
+      return;
+    }
+    case "PayloadEncodeTest": {
+      const init = { kind: t.kind, messageId: hx(t.messageId), peer: hx(t.peer), body: hx(t.body) };
+      const out = expectOutcome(() => core.encodePayload(req(d.EncodePayloadRequestSchema, init)), error, acceptable);
+      if (out !== undefined) eqHex(out.plaintext as Uint8Array, t.plaintext, "plaintext");
+      return;
+    }
+    case "PayloadDecodeTest": {
+      const out = expectOutcome(() => core.decodePayload(req(d.DecodePayloadRequestSchema, { plaintext: hx(t.plaintext) })), error, acceptable);
+      const x = t.decoded;
+      if (out !== undefined && x !== undefined) {
+        eqVal(out.kind, x.kind, "kind");
+        eqHex(out.messageId as Uint8Array, x.messageId, "message id");
+        eqHex(out.peer as Uint8Array, x.peer, "peer");
+        eqHex(out.body as Uint8Array, x.body, "body");
+      }
+      return;
+    }
+    case "SessionChoiceTest": {
+      const init: MessageInitShape<typeof d.ChooseSessionRequestSchema> = { acceptedSessionId: hx(t.acceptedSessionId), acceptedReset: t.acceptedReset };
+      if (t.current !== undefined) init.current = { sessionId: hx(t.current.sessionId), initiated: t.current.initiated, pending: t.current.pending };
+      const out = expectOutcome(() => core.chooseSession(req(d.ChooseSessionRequestSchema, init)), error, acceptable);
+      if (out !== undefined) eqHex(out.chosenSessionId as Uint8Array, t.chosenSessionId, "chosen session");
+      return;
+    }
+    case "CopySelectionTest": {
+      const out = expectOutcome(() => core.selectCopy(req(d.SelectCopyRequestSchema, { envelope: hx(t.envelope), installationId: hx(t.installationId) })), error, acceptable);
+      if (out !== undefined) {
+        eqVal(d.CopySelection[out.selection as d.CopySelection], t.selection, "selection");
+        if (t.index !== undefined) eqVal(out.index ?? 0, t.index, "index");
+      }
+      return;
+    }
+    case "FailureActionTest": {
+      const out = expectOutcome(() => core.decideFailure(req(d.DecideFailureRequestSchema, { reason: t.reason })), error, acceptable);
+      if (out !== undefined) eqVal(d.FailureAction[out.action as d.FailureAction], t.action, "action");
+      return;
+    }
     default:
       throw new Mismatch(`unknown group type ${type}`);
   }

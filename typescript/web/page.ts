@@ -21,6 +21,9 @@ import no_bundle from "../../test-vectors/no_bundle.json" with { type: "json" };
 import fanout from "../../test-vectors/fanout.json" with { type: "json" };
 import compromise from "../../test-vectors/compromise.json" with { type: "json" };
 import accumulated from "../../test-vectors/accumulated.json" with { type: "json" };
+import contact from "../../test-vectors/contact.json" with { type: "json" };
+import payload from "../../test-vectors/payload.json" with { type: "json" };
+import multi_device from "../../test-vectors/multi_device.json" with { type: "json" };
 
 declare global {
   interface Window {
@@ -85,7 +88,7 @@ window.parley = { done: false, summary: "", results: [], demo };
 
 setTimeout(() => {
   const body = $("cases");
-  const results = runVectors({ kdf, x3dh, bundle, wire, versioning, session, no_bundle, fanout, compromise, accumulated }, (r) => {
+  const results = runVectors({ kdf, x3dh, bundle, wire, versioning, session, no_bundle, fanout, compromise, contact, payload, multi_device, accumulated }, (r) => {
     const tr = document.createElement("tr");
     for (const [text, cls] of [[r.tcId, ""], [r.outcome, r.outcome], [r.detail, ""]] as const) {
       const td = document.createElement("td");

@@ -21,6 +21,9 @@ import { Session } from "../session.js";
 import { loadSession, saveInstallation, saveSession } from "../state.js";
 import { makePolicy, negotiate, type VersionPolicy } from "../versioning.js";
 import { associatedData, x3dhInitiator, x3dhResponder } from "../x3dh.js";
+import { decodeContactCode, encodeContactCode } from "../contact.js";
+import { decodePayload, encodePayload } from "../payload.js";
+import { chooseSession, decideFailure, selectCopy } from "../multidevice.js";
 
 export const IMPLEMENTATION = "parley-typescript 0.1.0";
 
@@ -329,5 +332,42 @@ export class DriverCore {
       })),
       senderBundle: e.senderBundle ?? new Uint8Array(0),
     };
+  }
+
+  encodeContactCode(r: d.EncodeContactCodeRequest): Init<typeof d.EncodeContactCodeResponseSchema> {
+    return encodeContactCode(r.bundle);
+  }
+
+  decodeContactCode(r: d.DecodeContactCodeRequest): Init<typeof d.DecodeContactCodeResponseSchema> {
+    return { bundle: decodeContactCode(r.text) };
+  }
+
+  encodePayload(r: d.EncodePayloadRequest): Init<typeof d.EncodePayloadResponseSchema> {
+    return { plaintext: encodePayload({ kind: r.kind, messageId: r.messageId, peer: r.peer, body: r.body }) };
+  }
+
+  decodePayload(r: d.DecodePayloadRequest): Init<typeof d.DecodePayloadResponseSchema> {
+    return decodePayload(r.plaintext);
+  }
+
+  chooseSession(r: d.ChooseSessionRequest): Init<typeof d.ChooseSessionResponseSchema> {
+    const current = r.current === undefined ? undefined : { sessionId: r.current.sessionId, initiated: r.current.initiated, pending: r.current.pending };
+    return { chosenSessionId: chooseSession(current, r.acceptedSessionId, r.acceptedReset) };
+  }
+
+  selectCopy(r: d.SelectCopyRequest): Init<typeof d.SelectCopyResponseSchema> {
+    const c = selectCopy(r.envelope, r.installationId);
+    const selection = {
+      ADDRESSED: d.CopySelection.ADDRESSED,
+      NO_BUNDLE: d.CopySelection.NO_BUNDLE,
+      NOT_ADDRESSED: d.CopySelection.NOT_ADDRESSED,
+      OWN_ENVELOPE: d.CopySelection.OWN_ENVELOPE,
+    }[c.selection];
+    return "index" in c ? { selection, index: c.index } : { selection };
+  }
+
+  decideFailure(r: d.DecideFailureRequest): Init<typeof d.DecideFailureResponseSchema> {
+    const a = decideFailure(r.reason);
+    return { action: { RESET: d.FailureAction.RESET, HELLO: d.FailureAction.HELLO, EVENT_ONLY: d.FailureAction.EVENT_ONLY }[a] };
   }
 }

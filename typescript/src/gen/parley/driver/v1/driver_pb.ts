@@ -35,7 +35,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/driver/v1/driver.proto.
  */
 export const file_parley_driver_v1_driver: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wYXJsZXkvZHJpdmVyL3YxL2RyaXZlci5wcm90bxIQcGFybGV5LmRyaXZlci52MSJKChNJZGVudGl0eVByaXZhdGVLZXlzEhsKE3NpZ25pbmdfcHJpdmF0ZV9rZXkYASABKAwSFgoOZGhfcHJpdmF0ZV9rZXkYAiABKAwiLgoNVmVyc2lvblBvbGljeRINCgVyZWFkcxgBIAMoDRIOCgZ3cml0ZXMYAiABKA0iWgoMU2lnbmVkUHJlS2V5EgoKAmlkGAEgASgNEhMKC3ByaXZhdGVfa2V5GAIgASgMEhIKCmNyZWF0ZWRfYXQYAyABKAQSFQoNc3VwZXJzZWRlZF9hdBgEIAEoBCIwCg1PbmVUaW1lUHJlS2V5EgoKAmlkGAEgASgNEhMKC3ByaXZhdGVfa2V5GAIgASgMIrMBCgtCdW5kbGVFbnRyeRIXCg9pbnN0YWxsYXRpb25faWQYASABKAwSGAoQc2lnbmVkX3ByZWtleV9pZBgCIAEoDRIVCg1zaWduZWRfcHJla2V5GAMgASgMEhkKEXByb3RvY29sX3ZlcnNpb25zGAQgAygNEj8KEG9uZV90aW1lX3ByZWtleXMYBSADKAsyJS5wYXJsZXkuZHJpdmVyLnYxLk9uZVRpbWVQcmVLZXlQdWJsaWMiNQoTT25lVGltZVByZUtleVB1YmxpYxIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMImwKDEVudmVsb3BlQ29weRIhChlyZWNpcGllbnRfaW5zdGFsbGF0aW9uX2lkGAEgASgMEisKBGtpbmQYAiABKA4yHS5wYXJsZXkuZHJpdmVyLnYxLk1lc3NhZ2VLaW5kEgwKBGJvZHkYAyABKAwiGAoWR2V0Q2FwYWJpbGl0aWVzUmVxdWVzdCJeChdHZXRDYXBhYmlsaXRpZXNSZXNwb25zZRIWCg5pbXBsZW1lbnRhdGlvbhgBIAEoCRIQCghwcm9maWxlcxgCIAMoDRIZChFwcm90b2NvbF92ZXJzaW9ucxgDIAMoDSJqCgpLZGZSZXF1ZXN0Eg8KB3Byb2ZpbGUYASABKA0SLwoIZnVuY3Rpb24YAiABKA4yHS5wYXJsZXkuZHJpdmVyLnYxLktkZkZ1bmN0aW9uEgsKA2tleRgDIAEoDBINCgVpbnB1dBgEIAEoDCIeCgtLZGZSZXNwb25zZRIPCgdvdXRwdXRzGAEgAygMIpUDChRYM2RoQWdyZWVtZW50UmVxdWVzdBIPCgdwcm9maWxlGAEgASgNEigKBHJvbGUYAiABKA4yGi5wYXJsZXkuZHJpdmVyLnYxLlgzZGhSb2xlEjcKCGlkZW50aXR5GAMgASgLMiUucGFybGV5LmRyaXZlci52MS5JZGVudGl0eVByaXZhdGVLZXlzEhcKD2luc3RhbGxhdGlvbl9pZBgEIAEoDBIdChVlcGhlbWVyYWxfcHJpdmF0ZV9rZXkYBSABKAwSIQoZc2lnbmVkX3ByZWtleV9wcml2YXRlX2tleRgGIAEoDBIjChtvbmVfdGltZV9wcmVrZXlfcHJpdmF0ZV9rZXkYByABKAwSFQoNcGVlcl9pZGVudGl0eRgIIAEoDBIcChRwZWVyX2luc3RhbGxhdGlvbl9pZBgJIAEoDBIaChJwZWVyX3NpZ25lZF9wcmVrZXkYCiABKAwSHAoUcGVlcl9vbmVfdGltZV9wcmVrZXkYCyABKAwSGgoScGVlcl9lcGhlbWVyYWxfa2V5GAwgASgMIlgKFVgzZGhBZ3JlZW1lbnRSZXNwb25zZRISCgpkaF9vdXRwdXRzGAEgAygMEhIKCnNoYXJlZF9rZXkYAiABKAwSFwoPYXNzb2NpYXRlZF9kYXRhGAMgASgMIlcKEE5lZ290aWF0ZVJlcXVlc3QSLwoGcG9saWN5GAEgASgLMh8ucGFybGV5LmRyaXZlci52MS5WZXJzaW9uUG9saWN5EhIKCnBlZXJfcmVhZHMYAiADKA0iJAoRTmVnb3RpYXRlUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoDSKiAgoZQ3JlYXRlSW5zdGFsbGF0aW9uUmVxdWVzdBIPCgdwcm9maWxlGAEgASgNEjcKCGlkZW50aXR5GAIgASgLMiUucGFybGV5LmRyaXZlci52MS5JZGVudGl0eVByaXZhdGVLZXlzEhcKD2luc3RhbGxhdGlvbl9pZBgDIAEoDBI2Cg5zaWduZWRfcHJla2V5cxgEIAMoCzIeLnBhcmxleS5kcml2ZXIudjEuU2lnbmVkUHJlS2V5EjkKEG9uZV90aW1lX3ByZWtleXMYBSADKAsyHy5wYXJsZXkuZHJpdmVyLnYxLk9uZVRpbWVQcmVLZXkSLwoGcG9saWN5GAYgASgLMh8ucGFybGV5LmRyaXZlci52MS5WZXJzaW9uUG9saWN5IksKGkNyZWF0ZUluc3RhbGxhdGlvblJlc3BvbnNlEhsKE2luc3RhbGxhdGlvbl9oYW5kbGUYASABKAQSEAoIaWRlbnRpdHkYAiABKAwiOAoZRXhwb3J0SW5zdGFsbGF0aW9uUmVxdWVzdBIbChNpbnN0YWxsYXRpb25faGFuZGxlGAEgASgEIisKGkV4cG9ydEluc3RhbGxhdGlvblJlc3BvbnNlEg0KBXN0YXRlGAEgASgMIn4KE0NyZWF0ZUJ1bmRsZVJlcXVlc3QSHAoUaW5zdGFsbGF0aW9uX2hhbmRsZXMYASADKAQSCwoDbm93GAIgASgEEiIKFW9uZV90aW1lX3ByZWtleV9saW1pdBgDIAEoDUgAiAEBQhgKFl9vbmVfdGltZV9wcmVrZXlfbGltaXQiJgoUQ3JlYXRlQnVuZGxlUmVzcG9uc2USDgoGYnVuZGxlGAEgASgMIkMKE1ZlcmlmeUJ1bmRsZVJlcXVlc3QSDgoGYnVuZGxlGAEgASgMEgsKA25vdxgCIAEoBBIPCgdwcm9maWxlGAMgASgNIpIBChRWZXJpZnlCdW5kbGVSZXNwb25zZRIPCgdwcm9maWxlGAEgASgNEhAKCGlkZW50aXR5GAIgASgMEhEKCXRpbWVzdGFtcBgDIAEoBBIuCgdlbnRyaWVzGAQgAygLMh0ucGFybGV5LmRyaXZlci52MS5CdW5kbGVFbnRyeRIUCgxzaWduZWRfYnl0ZXMYBSABKAwi3wEKD0luaXRpYXRlUmVxdWVzdBIbChNpbnN0YWxsYXRpb25faGFuZGxlGAEgASgEEg4KBmJ1bmRsZRgCIAEoDBIeChZyZW1vdGVfaW5zdGFsbGF0aW9uX2lkGAMgASgMEgsKA25vdxgEIAEoBBIfChJvbmVfdGltZV9wcmVrZXlfaWQYBSABKA1IAIgBARIdChVlcGhlbWVyYWxfcHJpdmF0ZV9rZXkYBiABKAwSGwoTcmF0Y2hldF9wcml2YXRlX2tleRgHIAEoDEIVChNfb25lX3RpbWVfcHJla2V5X2lkIioKEEluaXRpYXRlUmVzcG9uc2USFgoOc2Vzc2lvbl9oYW5kbGUYASABKAQiewoOUmVzcG9uZFJlcXVlc3QSGwoTaW5zdGFsbGF0aW9uX2hhbmRsZRgBIAEoBBIPCgdtZXNzYWdlGAIgASgMEh4KFnJlbW90ZV9pbnN0YWxsYXRpb25faWQYAyABKAwSGwoTcmF0Y2hldF9wcml2YXRlX2tleRgEIAEoDCI8Cg9SZXNwb25kUmVzcG9uc2USFgoOc2Vzc2lvbl9oYW5kbGUYASABKAQSEQoJcGxhaW50ZXh0GAIgASgMIjsKDkVuY3J5cHRSZXF1ZXN0EhYKDnNlc3Npb25faGFuZGxlGAEgASgEEhEKCXBsYWludGV4dBgCIAEoDCIiCg9FbmNyeXB0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoDCJWCg5EZWNyeXB0UmVxdWVzdBIWCg5zZXNzaW9uX2hhbmRsZRgBIAEoBBIPCgdtZXNzYWdlGAIgASgMEhsKE3JhdGNoZXRfcHJpdmF0ZV9rZXkYAyABKAwiJAoPRGVjcnlwdFJlc3BvbnNlEhEKCXBsYWludGV4dBgBIAEoDCIuChRFeHBvcnRTZXNzaW9uUmVxdWVzdBIWCg5zZXNzaW9uX2hhbmRsZRgBIAEoBCImChVFeHBvcnRTZXNzaW9uUmVzcG9uc2USDQoFc3RhdGUYASABKAwiJQoUSW1wb3J0U2Vzc2lvblJlcXVlc3QSDQoFc3RhdGUYASABKAwiLwoVSW1wb3J0U2Vzc2lvblJlc3BvbnNlEhYKDnNlc3Npb25faGFuZGxlGAEgASgEIpEBChNTZWFsTm9CdW5kbGVSZXF1ZXN0EhsKE2luc3RhbGxhdGlvbl9oYW5kbGUYASABKAQSGgoScmVjaXBpZW50X2lkZW50aXR5GAIgASgMEhEKCXBsYWludGV4dBgDIAEoDBIdChVlcGhlbWVyYWxfcHJpdmF0ZV9rZXkYBCABKAwSDwoHdmVyc2lvbhgFIAEoDSInChRTZWFsTm9CdW5kbGVSZXNwb25zZRIPCgdtZXNzYWdlGAEgASgMImMKE09wZW5Ob0J1bmRsZVJlcXVlc3QSGwoTaW5zdGFsbGF0aW9uX2hhbmRsZRgBIAEoBBIPCgdtZXNzYWdlGAIgASgMEh4KFnNlbmRlcl9pbnN0YWxsYXRpb25faWQYAyABKAwicQoUT3Blbk5vQnVuZGxlUmVzcG9uc2USEQoJcGxhaW50ZXh0GAEgASgMEhcKD3NlbmRlcl9pZGVudGl0eRgCIAEoDBIVCg1lcGhlbWVyYWxfa2V5GAMgASgMEhYKDmZvcndhcmRfc2VjcmV0GAQgASgIIl8KG0RlY29kZVJhdGNoZXRNZXNzYWdlUmVxdWVzdBIPCgdtZXNzYWdlGAEgASgMEi8KBnBvbGljeRgCIAEoCzIfLnBhcmxleS5kcml2ZXIudjEuVmVyc2lvblBvbGljeSK6AgocRGVjb2RlUmF0Y2hldE1lc3NhZ2VSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgNEhMKC3JhdGNoZXRfa2V5GAIgASgMEh0KFXByZXZpb3VzX2NoYWluX2xlbmd0aBgDIAEoDRIWCg5tZXNzYWdlX251bWJlchgEIAEoDRISCgpjaXBoZXJ0ZXh0GAUgASgMEgsKA21hYxgGIAEoDBIXCg9oYXNfeDNkaF9oZWFkZXIYByABKAgSGgoSaW5pdGlhdG9yX2lkZW50aXR5GAggASgMEhUKDWVwaGVtZXJhbF9rZXkYCSABKAwSGAoQc2lnbmVkX3ByZWtleV9pZBgKIAEoDRIfChJvbmVfdGltZV9wcmVrZXlfaWQYCyABKA1IAIgBAUIVChNfb25lX3RpbWVfcHJla2V5X2lkImAKHERlY29kZU5vQnVuZGxlTWVzc2FnZVJlcXVlc3QSDwoHbWVzc2FnZRgBIAEoDBIvCgZwb2xpY3kYAiABKAsyHy5wYXJsZXkuZHJpdmVyLnYxLlZlcnNpb25Qb2xpY3kimwEKHURlY29kZU5vQnVuZGxlTWVzc2FnZVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKA0SFwoPc2VuZGVyX2lkZW50aXR5GAIgASgMEhUKDWVwaGVtZXJhbF9rZXkYAyABKAwSGAoQcmVjaXBpZW50X2RoX2tleRgEIAEoDBISCgpjaXBoZXJ0ZXh0GAUgASgMEgsKA21hYxgGIAEoDCKPAQoVRW5jb2RlRW52ZWxvcGVSZXF1ZXN0Eg8KB3ZlcnNpb24YASABKA0SHgoWc2VuZGVyX2luc3RhbGxhdGlvbl9pZBgCIAEoDBIuCgZjb3BpZXMYAyADKAsyHi5wYXJsZXkuZHJpdmVyLnYxLkVudmVsb3BlQ29weRIVCg1zZW5kZXJfYnVuZGxlGAQgASgMIioKFkVuY29kZUVudmVsb3BlUmVzcG9uc2USEAoIZW52ZWxvcGUYASABKAwiWgoVRGVjb2RlRW52ZWxvcGVSZXF1ZXN0EhAKCGVudmVsb3BlGAEgASgMEi8KBnBvbGljeRgCIAEoCzIfLnBhcmxleS5kcml2ZXIudjEuVmVyc2lvblBvbGljeSKQAQoWRGVjb2RlRW52ZWxvcGVSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgNEh4KFnNlbmRlcl9pbnN0YWxsYXRpb25faWQYAiABKAwSLgoGY29waWVzGAMgAygLMh4ucGFybGV5LmRyaXZlci52MS5FbnZlbG9wZUNvcHkSFQoNc2VuZGVyX2J1bmRsZRgEIAEoDCqsAQoLS2RmRnVuY3Rpb24SHAoYS0RGX0ZVTkNUSU9OX1VOU1BFQ0lGSUVEEAASFQoRS0RGX0ZVTkNUSU9OX1JPT1QQARIWChJLREZfRlVOQ1RJT05fQ0hBSU4QAhIdChlLREZfRlVOQ1RJT05fTUVTU0FHRV9LRVlTEAMSFQoRS0RGX0ZVTkNUSU9OX1gzREgQBBIaChZLREZfRlVOQ1RJT05fTk9fQlVORExFEAUqVwoIWDNkaFJvbGUSGQoVWDNESF9ST0xFX1VOU1BFQ0lGSUVEEAASFwoTWDNESF9ST0xFX0lOSVRJQVRPUhABEhcKE1gzREhfUk9MRV9SRVNQT05ERVIQAiphCgtNZXNzYWdlS2luZBIcChhNRVNTQUdFX0tJTkRfVU5TUEVDSUZJRUQQABIYChRNRVNTQUdFX0tJTkRfUkFUQ0hFVBABEhoKFk1FU1NBR0VfS0lORF9OT19CVU5ETEUQAjKTDwoNRHJpdmVyU2VydmljZRJmCg9HZXRDYXBhYmlsaXRpZXMSKC5wYXJsZXkuZHJpdmVyLnYxLkdldENhcGFiaWxpdGllc1JlcXVlc3QaKS5wYXJsZXkuZHJpdmVyLnYxLkdldENhcGFiaWxpdGllc1Jlc3BvbnNlEkIKA0tkZhIcLnBhcmxleS5kcml2ZXIudjEuS2RmUmVxdWVzdBodLnBhcmxleS5kcml2ZXIudjEuS2RmUmVzcG9uc2USYAoNWDNkaEFncmVlbWVudBImLnBhcmxleS5kcml2ZXIudjEuWDNkaEFncmVlbWVudFJlcXVlc3QaJy5wYXJsZXkuZHJpdmVyLnYxLlgzZGhBZ3JlZW1lbnRSZXNwb25zZRJUCglOZWdvdGlhdGUSIi5wYXJsZXkuZHJpdmVyLnYxLk5lZ290aWF0ZVJlcXVlc3QaIy5wYXJsZXkuZHJpdmVyLnYxLk5lZ290aWF0ZVJlc3BvbnNlEm8KEkNyZWF0ZUluc3RhbGxhdGlvbhIrLnBhcmxleS5kcml2ZXIudjEuQ3JlYXRlSW5zdGFsbGF0aW9uUmVxdWVzdBosLnBhcmxleS5kcml2ZXIudjEuQ3JlYXRlSW5zdGFsbGF0aW9uUmVzcG9uc2USbwoSRXhwb3J0SW5zdGFsbGF0aW9uEisucGFybGV5LmRyaXZlci52MS5FeHBvcnRJbnN0YWxsYXRpb25SZXF1ZXN0GiwucGFybGV5LmRyaXZlci52MS5FeHBvcnRJbnN0YWxsYXRpb25SZXNwb25zZRJdCgxDcmVhdGVCdW5kbGUSJS5wYXJsZXkuZHJpdmVyLnYxLkNyZWF0ZUJ1bmRsZVJlcXVlc3QaJi5wYXJsZXkuZHJpdmVyLnYxLkNyZWF0ZUJ1bmRsZVJlc3BvbnNlEl0KDFZlcmlmeUJ1bmRsZRIlLnBhcmxleS5kcml2ZXIudjEuVmVyaWZ5QnVuZGxlUmVxdWVzdBomLnBhcmxleS5kcml2ZXIudjEuVmVyaWZ5QnVuZGxlUmVzcG9uc2USUQoISW5pdGlhdGUSIS5wYXJsZXkuZHJpdmVyLnYxLkluaXRpYXRlUmVxdWVzdBoiLnBhcmxleS5kcml2ZXIudjEuSW5pdGlhdGVSZXNwb25zZRJOCgdSZXNwb25kEiAucGFybGV5LmRyaXZlci52MS5SZXNwb25kUmVxdWVzdBohLnBhcmxleS5kcml2ZXIudjEuUmVzcG9uZFJlc3BvbnNlEk4KB0VuY3J5cHQSIC5wYXJsZXkuZHJpdmVyLnYxLkVuY3J5cHRSZXF1ZXN0GiEucGFybGV5LmRyaXZlci52MS5FbmNyeXB0UmVzcG9uc2USTgoHRGVjcnlwdBIgLnBhcmxleS5kcml2ZXIudjEuRGVjcnlwdFJlcXVlc3QaIS5wYXJsZXkuZHJpdmVyLnYxLkRlY3J5cHRSZXNwb25zZRJgCg1FeHBvcnRTZXNzaW9uEiYucGFybGV5LmRyaXZlci52MS5FeHBvcnRTZXNzaW9uUmVxdWVzdBonLnBhcmxleS5kcml2ZXIudjEuRXhwb3J0U2Vzc2lvblJlc3BvbnNlEmAKDUltcG9ydFNlc3Npb24SJi5wYXJsZXkuZHJpdmVyLnYxLkltcG9ydFNlc3Npb25SZXF1ZXN0GicucGFybGV5LmRyaXZlci52MS5JbXBvcnRTZXNzaW9uUmVzcG9uc2USXQoMU2VhbE5vQnVuZGxlEiUucGFybGV5LmRyaXZlci52MS5TZWFsTm9CdW5kbGVSZXF1ZXN0GiYucGFybGV5LmRyaXZlci52MS5TZWFsTm9CdW5kbGVSZXNwb25zZRJdCgxPcGVuTm9CdW5kbGUSJS5wYXJsZXkuZHJpdmVyLnYxLk9wZW5Ob0J1bmRsZVJlcXVlc3QaJi5wYXJsZXkuZHJpdmVyLnYxLk9wZW5Ob0J1bmRsZVJlc3BvbnNlEnUKFERlY29kZVJhdGNoZXRNZXNzYWdlEi0ucGFybGV5LmRyaXZlci52MS5EZWNvZGVSYXRjaGV0TWVzc2FnZVJlcXVlc3QaLi5wYXJsZXkuZHJpdmVyLnYxLkRlY29kZVJhdGNoZXRNZXNzYWdlUmVzcG9uc2USeAoVRGVjb2RlTm9CdW5kbGVNZXNzYWdlEi4ucGFybGV5LmRyaXZlci52MS5EZWNvZGVOb0J1bmRsZU1lc3NhZ2VSZXF1ZXN0Gi8ucGFybGV5LmRyaXZlci52MS5EZWNvZGVOb0J1bmRsZU1lc3NhZ2VSZXNwb25zZRJjCg5FbmNvZGVFbnZlbG9wZRInLnBhcmxleS5kcml2ZXIudjEuRW5jb2RlRW52ZWxvcGVSZXF1ZXN0GigucGFybGV5LmRyaXZlci52MS5FbmNvZGVFbnZlbG9wZVJlc3BvbnNlEmMKDkRlY29kZUVudmVsb3BlEicucGFybGV5LmRyaXZlci52MS5EZWNvZGVFbnZlbG9wZVJlcXVlc3QaKC5wYXJsZXkuZHJpdmVyLnYxLkRlY29kZUVudmVsb3BlUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch1wYXJsZXkvZHJpdmVyL3YxL2RyaXZlci5wcm90bxIQcGFybGV5LmRyaXZlci52MSJKChNJZGVudGl0eVByaXZhdGVLZXlzEhsKE3NpZ25pbmdfcHJpdmF0ZV9rZXkYASABKAwSFgoOZGhfcHJpdmF0ZV9rZXkYAiABKAwiLgoNVmVyc2lvblBvbGljeRINCgVyZWFkcxgBIAMoDRIOCgZ3cml0ZXMYAiABKA0iWgoMU2lnbmVkUHJlS2V5EgoKAmlkGAEgASgNEhMKC3ByaXZhdGVfa2V5GAIgASgMEhIKCmNyZWF0ZWRfYXQYAyABKAQSFQoNc3VwZXJzZWRlZF9hdBgEIAEoBCIwCg1PbmVUaW1lUHJlS2V5EgoKAmlkGAEgASgNEhMKC3ByaXZhdGVfa2V5GAIgASgMIrMBCgtCdW5kbGVFbnRyeRIXCg9pbnN0YWxsYXRpb25faWQYASABKAwSGAoQc2lnbmVkX3ByZWtleV9pZBgCIAEoDRIVCg1zaWduZWRfcHJla2V5GAMgASgMEhkKEXByb3RvY29sX3ZlcnNpb25zGAQgAygNEj8KEG9uZV90aW1lX3ByZWtleXMYBSADKAsyJS5wYXJsZXkuZHJpdmVyLnYxLk9uZVRpbWVQcmVLZXlQdWJsaWMiNQoTT25lVGltZVByZUtleVB1YmxpYxIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMImwKDEVudmVsb3BlQ29weRIhChlyZWNpcGllbnRfaW5zdGFsbGF0aW9uX2lkGAEgASgMEisKBGtpbmQYAiABKA4yHS5wYXJsZXkuZHJpdmVyLnYxLk1lc3NhZ2VLaW5kEgwKBGJvZHkYAyABKAwiGAoWR2V0Q2FwYWJpbGl0aWVzUmVxdWVzdCJeChdHZXRDYXBhYmlsaXRpZXNSZXNwb25zZRIWCg5pbXBsZW1lbnRhdGlvbhgBIAEoCRIQCghwcm9maWxlcxgCIAMoDRIZChFwcm90b2NvbF92ZXJzaW9ucxgDIAMoDSJqCgpLZGZSZXF1ZXN0Eg8KB3Byb2ZpbGUYASABKA0SLwoIZnVuY3Rpb24YAiABKA4yHS5wYXJsZXkuZHJpdmVyLnYxLktkZkZ1bmN0aW9uEgsKA2tleRgDIAEoDBINCgVpbnB1dBgEIAEoDCIeCgtLZGZSZXNwb25zZRIPCgdvdXRwdXRzGAEgAygMIpUDChRYM2RoQWdyZWVtZW50UmVxdWVzdBIPCgdwcm9maWxlGAEgASgNEigKBHJvbGUYAiABKA4yGi5wYXJsZXkuZHJpdmVyLnYxLlgzZGhSb2xlEjcKCGlkZW50aXR5GAMgASgLMiUucGFybGV5LmRyaXZlci52MS5JZGVudGl0eVByaXZhdGVLZXlzEhcKD2luc3RhbGxhdGlvbl9pZBgEIAEoDBIdChVlcGhlbWVyYWxfcHJpdmF0ZV9rZXkYBSABKAwSIQoZc2lnbmVkX3ByZWtleV9wcml2YXRlX2tleRgGIAEoDBIjChtvbmVfdGltZV9wcmVrZXlfcHJpdmF0ZV9rZXkYByABKAwSFQoNcGVlcl9pZGVudGl0eRgIIAEoDBIcChRwZWVyX2luc3RhbGxhdGlvbl9pZBgJIAEoDBIaChJwZWVyX3NpZ25lZF9wcmVrZXkYCiABKAwSHAoUcGVlcl9vbmVfdGltZV9wcmVrZXkYCyABKAwSGgoScGVlcl9lcGhlbWVyYWxfa2V5GAwgASgMIlgKFVgzZGhBZ3JlZW1lbnRSZXNwb25zZRISCgpkaF9vdXRwdXRzGAEgAygMEhIKCnNoYXJlZF9rZXkYAiABKAwSFwoPYXNzb2NpYXRlZF9kYXRhGAMgASgMIlcKEE5lZ290aWF0ZVJlcXVlc3QSLwoGcG9saWN5GAEgASgLMh8ucGFybGV5LmRyaXZlci52MS5WZXJzaW9uUG9saWN5EhIKCnBlZXJfcmVhZHMYAiADKA0iJAoRTmVnb3RpYXRlUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoDSKiAgoZQ3JlYXRlSW5zdGFsbGF0aW9uUmVxdWVzdBIPCgdwcm9maWxlGAEgASgNEjcKCGlkZW50aXR5GAIgASgLMiUucGFybGV5LmRyaXZlci52MS5JZGVudGl0eVByaXZhdGVLZXlzEhcKD2luc3RhbGxhdGlvbl9pZBgDIAEoDBI2Cg5zaWduZWRfcHJla2V5cxgEIAMoCzIeLnBhcmxleS5kcml2ZXIudjEuU2lnbmVkUHJlS2V5EjkKEG9uZV90aW1lX3ByZWtleXMYBSADKAsyHy5wYXJsZXkuZHJpdmVyLnYxLk9uZVRpbWVQcmVLZXkSLwoGcG9saWN5GAYgASgLMh8ucGFybGV5LmRyaXZlci52MS5WZXJzaW9uUG9saWN5IksKGkNyZWF0ZUluc3RhbGxhdGlvblJlc3BvbnNlEhsKE2luc3RhbGxhdGlvbl9oYW5kbGUYASABKAQSEAoIaWRlbnRpdHkYAiABKAwiOAoZRXhwb3J0SW5zdGFsbGF0aW9uUmVxdWVzdBIbChNpbnN0YWxsYXRpb25faGFuZGxlGAEgASgEIisKGkV4cG9ydEluc3RhbGxhdGlvblJlc3BvbnNlEg0KBXN0YXRlGAEgASgMIn4KE0NyZWF0ZUJ1bmRsZVJlcXVlc3QSHAoUaW5zdGFsbGF0aW9uX2hhbmRsZXMYASADKAQSCwoDbm93GAIgASgEEiIKFW9uZV90aW1lX3ByZWtleV9saW1pdBgDIAEoDUgAiAEBQhgKFl9vbmVfdGltZV9wcmVrZXlfbGltaXQiJgoUQ3JlYXRlQnVuZGxlUmVzcG9uc2USDgoGYnVuZGxlGAEgASgMIkMKE1ZlcmlmeUJ1bmRsZVJlcXVlc3QSDgoGYnVuZGxlGAEgASgMEgsKA25vdxgCIAEoBBIPCgdwcm9maWxlGAMgASgNIpIBChRWZXJpZnlCdW5kbGVSZXNwb25zZRIPCgdwcm9maWxlGAEgASgNEhAKCGlkZW50aXR5GAIgASgMEhEKCXRpbWVzdGFtcBgDIAEoBBIuCgdlbnRyaWVzGAQgAygLMh0ucGFybGV5LmRyaXZlci52MS5CdW5kbGVFbnRyeRIUCgxzaWduZWRfYnl0ZXMYBSABKAwi3wEKD0luaXRpYXRlUmVxdWVzdBIbChNpbnN0YWxsYXRpb25faGFuZGxlGAEgASgEEg4KBmJ1bmRsZRgCIAEoDBIeChZyZW1vdGVfaW5zdGFsbGF0aW9uX2lkGAMgASgMEgsKA25vdxgEIAEoBBIfChJvbmVfdGltZV9wcmVrZXlfaWQYBSABKA1IAIgBARIdChVlcGhlbWVyYWxfcHJpdmF0ZV9rZXkYBiABKAwSGwoTcmF0Y2hldF9wcml2YXRlX2tleRgHIAEoDEIVChNfb25lX3RpbWVfcHJla2V5X2lkIioKEEluaXRpYXRlUmVzcG9uc2USFgoOc2Vzc2lvbl9oYW5kbGUYASABKAQiewoOUmVzcG9uZFJlcXVlc3QSGwoTaW5zdGFsbGF0aW9uX2hhbmRsZRgBIAEoBBIPCgdtZXNzYWdlGAIgASgMEh4KFnJlbW90ZV9pbnN0YWxsYXRpb25faWQYAyABKAwSGwoTcmF0Y2hldF9wcml2YXRlX2tleRgEIAEoDCI8Cg9SZXNwb25kUmVzcG9uc2USFgoOc2Vzc2lvbl9oYW5kbGUYASABKAQSEQoJcGxhaW50ZXh0GAIgASgMIjsKDkVuY3J5cHRSZXF1ZXN0EhYKDnNlc3Npb25faGFuZGxlGAEgASgEEhEKCXBsYWludGV4dBgCIAEoDCIiCg9FbmNyeXB0UmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoDCJWCg5EZWNyeXB0UmVxdWVzdBIWCg5zZXNzaW9uX2hhbmRsZRgBIAEoBBIPCgdtZXNzYWdlGAIgASgMEhsKE3JhdGNoZXRfcHJpdmF0ZV9rZXkYAyABKAwiJAoPRGVjcnlwdFJlc3BvbnNlEhEKCXBsYWludGV4dBgBIAEoDCIuChRFeHBvcnRTZXNzaW9uUmVxdWVzdBIWCg5zZXNzaW9uX2hhbmRsZRgBIAEoBCImChVFeHBvcnRTZXNzaW9uUmVzcG9uc2USDQoFc3RhdGUYASABKAwiJQoUSW1wb3J0U2Vzc2lvblJlcXVlc3QSDQoFc3RhdGUYASABKAwiLwoVSW1wb3J0U2Vzc2lvblJlc3BvbnNlEhYKDnNlc3Npb25faGFuZGxlGAEgASgEIpEBChNTZWFsTm9CdW5kbGVSZXF1ZXN0EhsKE2luc3RhbGxhdGlvbl9oYW5kbGUYASABKAQSGgoScmVjaXBpZW50X2lkZW50aXR5GAIgASgMEhEKCXBsYWludGV4dBgDIAEoDBIdChVlcGhlbWVyYWxfcHJpdmF0ZV9rZXkYBCABKAwSDwoHdmVyc2lvbhgFIAEoDSInChRTZWFsTm9CdW5kbGVSZXNwb25zZRIPCgdtZXNzYWdlGAEgASgMImMKE09wZW5Ob0J1bmRsZVJlcXVlc3QSGwoTaW5zdGFsbGF0aW9uX2hhbmRsZRgBIAEoBBIPCgdtZXNzYWdlGAIgASgMEh4KFnNlbmRlcl9pbnN0YWxsYXRpb25faWQYAyABKAwicQoUT3Blbk5vQnVuZGxlUmVzcG9uc2USEQoJcGxhaW50ZXh0GAEgASgMEhcKD3NlbmRlcl9pZGVudGl0eRgCIAEoDBIVCg1lcGhlbWVyYWxfa2V5GAMgASgMEhYKDmZvcndhcmRfc2VjcmV0GAQgASgIIl8KG0RlY29kZVJhdGNoZXRNZXNzYWdlUmVxdWVzdBIPCgdtZXNzYWdlGAEgASgMEi8KBnBvbGljeRgCIAEoCzIfLnBhcmxleS5kcml2ZXIudjEuVmVyc2lvblBvbGljeSK6AgocRGVjb2RlUmF0Y2hldE1lc3NhZ2VSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgNEhMKC3JhdGNoZXRfa2V5GAIgASgMEh0KFXByZXZpb3VzX2NoYWluX2xlbmd0aBgDIAEoDRIWCg5tZXNzYWdlX251bWJlchgEIAEoDRISCgpjaXBoZXJ0ZXh0GAUgASgMEgsKA21hYxgGIAEoDBIXCg9oYXNfeDNkaF9oZWFkZXIYByABKAgSGgoSaW5pdGlhdG9yX2lkZW50aXR5GAggASgMEhUKDWVwaGVtZXJhbF9rZXkYCSABKAwSGAoQc2lnbmVkX3ByZWtleV9pZBgKIAEoDRIfChJvbmVfdGltZV9wcmVrZXlfaWQYCyABKA1IAIgBAUIVChNfb25lX3RpbWVfcHJla2V5X2lkImAKHERlY29kZU5vQnVuZGxlTWVzc2FnZVJlcXVlc3QSDwoHbWVzc2FnZRgBIAEoDBIvCgZwb2xpY3kYAiABKAsyHy5wYXJsZXkuZHJpdmVyLnYxLlZlcnNpb25Qb2xpY3kimwEKHURlY29kZU5vQnVuZGxlTWVzc2FnZVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKA0SFwoPc2VuZGVyX2lkZW50aXR5GAIgASgMEhUKDWVwaGVtZXJhbF9rZXkYAyABKAwSGAoQcmVjaXBpZW50X2RoX2tleRgEIAEoDBISCgpjaXBoZXJ0ZXh0GAUgASgMEgsKA21hYxgGIAEoDCKPAQoVRW5jb2RlRW52ZWxvcGVSZXF1ZXN0Eg8KB3ZlcnNpb24YASABKA0SHgoWc2VuZGVyX2luc3RhbGxhdGlvbl9pZBgCIAEoDBIuCgZjb3BpZXMYAyADKAsyHi5wYXJsZXkuZHJpdmVyLnYxLkVudmVsb3BlQ29weRIVCg1zZW5kZXJfYnVuZGxlGAQgASgMIioKFkVuY29kZUVudmVsb3BlUmVzcG9uc2USEAoIZW52ZWxvcGUYASABKAwiWgoVRGVjb2RlRW52ZWxvcGVSZXF1ZXN0EhAKCGVudmVsb3BlGAEgASgMEi8KBnBvbGljeRgCIAEoCzIfLnBhcmxleS5kcml2ZXIudjEuVmVyc2lvblBvbGljeSKQAQoWRGVjb2RlRW52ZWxvcGVSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgNEh4KFnNlbmRlcl9pbnN0YWxsYXRpb25faWQYAiABKAwSLgoGY29waWVzGAMgAygLMh4ucGFybGV5LmRyaXZlci52MS5FbnZlbG9wZUNvcHkSFQoNc2VuZGVyX2J1bmRsZRgEIAEoDCIqChhFbmNvZGVDb250YWN0Q29kZVJlcXVlc3QSDgoGYnVuZGxlGAEgASgMIjoKGUVuY29kZUNvbnRhY3RDb2RlUmVzcG9uc2USDAoEdGV4dBgBIAEoCRIPCgdxcl90ZXh0GAIgASgJIigKGERlY29kZUNvbnRhY3RDb2RlUmVxdWVzdBIMCgR0ZXh0GAEgASgJIisKGURlY29kZUNvbnRhY3RDb2RlUmVzcG9uc2USDgoGYnVuZGxlGAEgASgMIlQKFEVuY29kZVBheWxvYWRSZXF1ZXN0EgwKBGtpbmQYASABKA0SEgoKbWVzc2FnZV9pZBgCIAEoDBIMCgRwZWVyGAMgASgMEgwKBGJvZHkYBCABKAwiKgoVRW5jb2RlUGF5bG9hZFJlc3BvbnNlEhEKCXBsYWludGV4dBgBIAEoDCIpChREZWNvZGVQYXlsb2FkUmVxdWVzdBIRCglwbGFpbnRleHQYASABKAwiVQoVRGVjb2RlUGF5bG9hZFJlc3BvbnNlEgwKBGtpbmQYASABKA0SEgoKbWVzc2FnZV9pZBgCIAEoDBIMCgRwZWVyGAMgASgMEgwKBGJvZHkYBCABKAwiSgoQU2Vzc2lvbkNhbmRpZGF0ZRISCgpzZXNzaW9uX2lkGAEgASgMEhEKCWluaXRpYXRlZBgCIAEoCBIPCgdwZW5kaW5nGAMgASgIIoABChRDaG9vc2VTZXNzaW9uUmVxdWVzdBIzCgdjdXJyZW50GAEgASgLMiIucGFybGV5LmRyaXZlci52MS5TZXNzaW9uQ2FuZGlkYXRlEhsKE2FjY2VwdGVkX3Nlc3Npb25faWQYAiABKAwSFgoOYWNjZXB0ZWRfcmVzZXQYAyABKAgiMgoVQ2hvb3NlU2Vzc2lvblJlc3BvbnNlEhkKEWNob3Nlbl9zZXNzaW9uX2lkGAEgASgMIj4KEVNlbGVjdENvcHlSZXF1ZXN0EhAKCGVudmVsb3BlGAEgASgMEhcKD2luc3RhbGxhdGlvbl9pZBgCIAEoDCJXChJTZWxlY3RDb3B5UmVzcG9uc2USMgoJc2VsZWN0aW9uGAEgASgOMh8ucGFybGV5LmRyaXZlci52MS5Db3B5U2VsZWN0aW9uEg0KBWluZGV4GAIgASgNIiYKFERlY2lkZUZhaWx1cmVSZXF1ZXN0Eg4KBnJlYXNvbhgBIAEoCSJIChVEZWNpZGVGYWlsdXJlUmVzcG9uc2USLwoGYWN0aW9uGAEgASgOMh8ucGFybGV5LmRyaXZlci52MS5GYWlsdXJlQWN0aW9uKqwBCgtLZGZGdW5jdGlvbhIcChhLREZfRlVOQ1RJT05fVU5TUEVDSUZJRUQQABIVChFLREZfRlVOQ1RJT05fUk9PVBABEhYKEktERl9GVU5DVElPTl9DSEFJThACEh0KGUtERl9GVU5DVElPTl9NRVNTQUdFX0tFWVMQAxIVChFLREZfRlVOQ1RJT05fWDNESBAEEhoKFktERl9GVU5DVElPTl9OT19CVU5ETEUQBSpXCghYM2RoUm9sZRIZChVYM0RIX1JPTEVfVU5TUEVDSUZJRUQQABIXChNYM0RIX1JPTEVfSU5JVElBVE9SEAESFwoTWDNESF9ST0xFX1JFU1BPTkRFUhACKmEKC01lc3NhZ2VLaW5kEhwKGE1FU1NBR0VfS0lORF9VTlNQRUNJRklFRBAAEhgKFE1FU1NBR0VfS0lORF9SQVRDSEVUEAESGgoWTUVTU0FHRV9LSU5EX05PX0JVTkRMRRACKq4BCg1Db3B5U2VsZWN0aW9uEh4KGkNPUFlfU0VMRUNUSU9OX1VOU1BFQ0lGSUVEEAASHAoYQ09QWV9TRUxFQ1RJT05fQUREUkVTU0VEEAESHAoYQ09QWV9TRUxFQ1RJT05fTk9fQlVORExFEAISIAocQ09QWV9TRUxFQ1RJT05fTk9UX0FERFJFU1NFRBADEh8KG0NPUFlfU0VMRUNUSU9OX09XTl9FTlZFTE9QRRAEKoIBCg1GYWlsdXJlQWN0aW9uEh4KGkZBSUxVUkVfQUNUSU9OX1VOU1BFQ0lGSUVEEAASGAoURkFJTFVSRV9BQ1RJT05fUkVTRVQQARIYChRGQUlMVVJFX0FDVElPTl9IRUxMTxACEh0KGUZBSUxVUkVfQUNUSU9OX0VWRU5UX09OTFkQAzLQFAoNRHJpdmVyU2VydmljZRJmCg9HZXRDYXBhYmlsaXRpZXMSKC5wYXJsZXkuZHJpdmVyLnYxLkdldENhcGFiaWxpdGllc1JlcXVlc3QaKS5wYXJsZXkuZHJpdmVyLnYxLkdldENhcGFiaWxpdGllc1Jlc3BvbnNlEkIKA0tkZhIcLnBhcmxleS5kcml2ZXIudjEuS2RmUmVxdWVzdBodLnBhcmxleS5kcml2ZXIudjEuS2RmUmVzcG9uc2USYAoNWDNkaEFncmVlbWVudBImLnBhcmxleS5kcml2ZXIudjEuWDNkaEFncmVlbWVudFJlcXVlc3QaJy5wYXJsZXkuZHJpdmVyLnYxLlgzZGhBZ3JlZW1lbnRSZXNwb25zZRJUCglOZWdvdGlhdGUSIi5wYXJsZXkuZHJpdmVyLnYxLk5lZ290aWF0ZVJlcXVlc3QaIy5wYXJsZXkuZHJpdmVyLnYxLk5lZ290aWF0ZVJlc3BvbnNlEm8KEkNyZWF0ZUluc3RhbGxhdGlvbhIrLnBhcmxleS5kcml2ZXIudjEuQ3JlYXRlSW5zdGFsbGF0aW9uUmVxdWVzdBosLnBhcmxleS5kcml2ZXIudjEuQ3JlYXRlSW5zdGFsbGF0aW9uUmVzcG9uc2USbwoSRXhwb3J0SW5zdGFsbGF0aW9uEisucGFybGV5LmRyaXZlci52MS5FeHBvcnRJbnN0YWxsYXRpb25SZXF1ZXN0GiwucGFybGV5LmRyaXZlci52MS5FeHBvcnRJbnN0YWxsYXRpb25SZXNwb25zZRJdCgxDcmVhdGVCdW5kbGUSJS5wYXJsZXkuZHJpdmVyLnYxLkNyZWF0ZUJ1bmRsZVJlcXVlc3QaJi5wYXJsZXkuZHJpdmVyLnYxLkNyZWF0ZUJ1bmRsZVJlc3BvbnNlEl0KDFZlcmlmeUJ1bmRsZRIlLnBhcmxleS5kcml2ZXIudjEuVmVyaWZ5QnVuZGxlUmVxdWVzdBomLnBhcmxleS5kcml2ZXIudjEuVmVyaWZ5QnVuZGxlUmVzcG9uc2USUQoISW5pdGlhdGUSIS5wYXJsZXkuZHJpdmVyLnYxLkluaXRpYXRlUmVxdWVzdBoiLnBhcmxleS5kcml2ZXIudjEuSW5pdGlhdGVSZXNwb25zZRJOCgdSZXNwb25kEiAucGFybGV5LmRyaXZlci52MS5SZXNwb25kUmVxdWVzdBohLnBhcmxleS5kcml2ZXIudjEuUmVzcG9uZFJlc3BvbnNlEk4KB0VuY3J5cHQSIC5wYXJsZXkuZHJpdmVyLnYxLkVuY3J5cHRSZXF1ZXN0GiEucGFybGV5LmRyaXZlci52MS5FbmNyeXB0UmVzcG9uc2USTgoHRGVjcnlwdBIgLnBhcmxleS5kcml2ZXIudjEuRGVjcnlwdFJlcXVlc3QaIS5wYXJsZXkuZHJpdmVyLnYxLkRlY3J5cHRSZXNwb25zZRJgCg1FeHBvcnRTZXNzaW9uEiYucGFybGV5LmRyaXZlci52MS5FeHBvcnRTZXNzaW9uUmVxdWVzdBonLnBhcmxleS5kcml2ZXIudjEuRXhwb3J0U2Vzc2lvblJlc3BvbnNlEmAKDUltcG9ydFNlc3Npb24SJi5wYXJsZXkuZHJpdmVyLnYxLkltcG9ydFNlc3Npb25SZXF1ZXN0GicucGFybGV5LmRyaXZlci52MS5JbXBvcnRTZXNzaW9uUmVzcG9uc2USXQoMU2VhbE5vQnVuZGxlEiUucGFybGV5LmRyaXZlci52MS5TZWFsTm9CdW5kbGVSZXF1ZXN0GiYucGFybGV5LmRyaXZlci52MS5TZWFsTm9CdW5kbGVSZXNwb25zZRJdCgxPcGVuTm9CdW5kbGUSJS5wYXJsZXkuZHJpdmVyLnYxLk9wZW5Ob0J1bmRsZVJlcXVlc3QaJi5wYXJsZXkuZHJpdmVyLnYxLk9wZW5Ob0J1bmRsZVJlc3BvbnNlEnUKFERlY29kZVJhdGNoZXRNZXNzYWdlEi0ucGFybGV5LmRyaXZlci52MS5EZWNvZGVSYXRjaGV0TWVzc2FnZVJlcXVlc3QaLi5wYXJsZXkuZHJpdmVyLnYxLkRlY29kZVJhdGNoZXRNZXNzYWdlUmVzcG9uc2USeAoVRGVjb2RlTm9CdW5kbGVNZXNzYWdlEi4ucGFybGV5LmRyaXZlci52MS5EZWNvZGVOb0J1bmRsZU1lc3NhZ2VSZXF1ZXN0Gi8ucGFybGV5LmRyaXZlci52MS5EZWNvZGVOb0J1bmRsZU1lc3NhZ2VSZXNwb25zZRJjCg5FbmNvZGVFbnZlbG9wZRInLnBhcmxleS5kcml2ZXIudjEuRW5jb2RlRW52ZWxvcGVSZXF1ZXN0GigucGFybGV5LmRyaXZlci52MS5FbmNvZGVFbnZlbG9wZVJlc3BvbnNlEmMKDkRlY29kZUVudmVsb3BlEicucGFybGV5LmRyaXZlci52MS5EZWNvZGVFbnZlbG9wZVJlcXVlc3QaKC5wYXJsZXkuZHJpdmVyLnYxLkRlY29kZUVudmVsb3BlUmVzcG9uc2USbAoRRW5jb2RlQ29udGFjdENvZGUSKi5wYXJsZXkuZHJpdmVyLnYxLkVuY29kZUNvbnRhY3RDb2RlUmVxdWVzdBorLnBhcmxleS5kcml2ZXIudjEuRW5jb2RlQ29udGFjdENvZGVSZXNwb25zZRJsChFEZWNvZGVDb250YWN0Q29kZRIqLnBhcmxleS5kcml2ZXIudjEuRGVjb2RlQ29udGFjdENvZGVSZXF1ZXN0GisucGFybGV5LmRyaXZlci52MS5EZWNvZGVDb250YWN0Q29kZVJlc3BvbnNlEmAKDUVuY29kZVBheWxvYWQSJi5wYXJsZXkuZHJpdmVyLnYxLkVuY29kZVBheWxvYWRSZXF1ZXN0GicucGFybGV5LmRyaXZlci52MS5FbmNvZGVQYXlsb2FkUmVzcG9uc2USYAoNRGVjb2RlUGF5bG9hZBImLnBhcmxleS5kcml2ZXIudjEuRGVjb2RlUGF5bG9hZFJlcXVlc3QaJy5wYXJsZXkuZHJpdmVyLnYxLkRlY29kZVBheWxvYWRSZXNwb25zZRJgCg1DaG9vc2VTZXNzaW9uEiYucGFybGV5LmRyaXZlci52MS5DaG9vc2VTZXNzaW9uUmVxdWVzdBonLnBhcmxleS5kcml2ZXIudjEuQ2hvb3NlU2Vzc2lvblJlc3BvbnNlElcKClNlbGVjdENvcHkSIy5wYXJsZXkuZHJpdmVyLnYxLlNlbGVjdENvcHlSZXF1ZXN0GiQucGFybGV5LmRyaXZlci52MS5TZWxlY3RDb3B5UmVzcG9uc2USYAoNRGVjaWRlRmFpbHVyZRImLnBhcmxleS5kcml2ZXIudjEuRGVjaWRlRmFpbHVyZVJlcXVlc3QaJy5wYXJsZXkuZHJpdmVyLnYxLkRlY2lkZUZhaWx1cmVSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * An account's identity private keys.
@@ -1675,6 +1675,417 @@ export const DecodeEnvelopeResponseSchema: GenMessage<DecodeEnvelopeResponse> = 
   messageDesc(file_parley_driver_v1_driver, 46);
 
 /**
+ * Request of EncodeContactCode.
+ *
+ * @generated from message parley.driver.v1.EncodeContactCodeRequest
+ */
+export type EncodeContactCodeRequest = Message<"parley.driver.v1.EncodeContactCodeRequest"> & {
+  /**
+   * An encoded parley.v1.Bundle.
+   *
+   * @generated from field: bytes bundle = 1;
+   */
+  bundle: Uint8Array;
+};
+
+/**
+ * Describes the message parley.driver.v1.EncodeContactCodeRequest.
+ * Use `create(EncodeContactCodeRequestSchema)` to create a new message.
+ */
+export const EncodeContactCodeRequestSchema: GenMessage<EncodeContactCodeRequest> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 47);
+
+/**
+ * Response of EncodeContactCode.
+ *
+ * @generated from message parley.driver.v1.EncodeContactCodeResponse
+ */
+export type EncodeContactCodeResponse = Message<"parley.driver.v1.EncodeContactCodeResponse"> & {
+  /**
+   * The text form, lower case (CONTACT-002).
+   *
+   * @generated from field: string text = 1;
+   */
+  text: string;
+
+  /**
+   * The text a QR code holds: the same text in upper case (CONTACT-004).
+   *
+   * @generated from field: string qr_text = 2;
+   */
+  qrText: string;
+};
+
+/**
+ * Describes the message parley.driver.v1.EncodeContactCodeResponse.
+ * Use `create(EncodeContactCodeResponseSchema)` to create a new message.
+ */
+export const EncodeContactCodeResponseSchema: GenMessage<EncodeContactCodeResponse> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 48);
+
+/**
+ * Request of DecodeContactCode.
+ *
+ * @generated from message parley.driver.v1.DecodeContactCodeRequest
+ */
+export type DecodeContactCodeRequest = Message<"parley.driver.v1.DecodeContactCodeRequest"> & {
+  /**
+   * A contact code text as typed, pasted or scanned.
+   *
+   * @generated from field: string text = 1;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message parley.driver.v1.DecodeContactCodeRequest.
+ * Use `create(DecodeContactCodeRequestSchema)` to create a new message.
+ */
+export const DecodeContactCodeRequestSchema: GenMessage<DecodeContactCodeRequest> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 49);
+
+/**
+ * Response of DecodeContactCode. The bundle is not verified: the caller
+ * verifies it as any bundle (BUNDLE-011 steps 4 to 8).
+ *
+ * @generated from message parley.driver.v1.DecodeContactCodeResponse
+ */
+export type DecodeContactCodeResponse = Message<"parley.driver.v1.DecodeContactCodeResponse"> & {
+  /**
+   * The bundle, re-encoded canonically (WIRE-004).
+   *
+   * @generated from field: bytes bundle = 1;
+   */
+  bundle: Uint8Array;
+};
+
+/**
+ * Describes the message parley.driver.v1.DecodeContactCodeResponse.
+ * Use `create(DecodeContactCodeResponseSchema)` to create a new message.
+ */
+export const DecodeContactCodeResponseSchema: GenMessage<DecodeContactCodeResponse> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 50);
+
+/**
+ * Request of EncodePayload.
+ *
+ * @generated from message parley.driver.v1.EncodePayloadRequest
+ */
+export type EncodePayloadRequest = Message<"parley.driver.v1.EncodePayloadRequest"> & {
+  /**
+   * TEXT 1, SENT 2, RESET 3, HELLO 4.
+   *
+   * @generated from field: uint32 kind = 1;
+   */
+  kind: number;
+
+  /**
+   * 16 bytes.
+   *
+   * @generated from field: bytes message_id = 2;
+   */
+  messageId: Uint8Array;
+
+  /**
+   * The peer account's signing key, 32 bytes, for SENT only.
+   *
+   * @generated from field: bytes peer = 3;
+   */
+  peer: Uint8Array;
+
+  /**
+   * The application's bytes; empty for RESET and HELLO.
+   *
+   * @generated from field: bytes body = 4;
+   */
+  body: Uint8Array;
+};
+
+/**
+ * Describes the message parley.driver.v1.EncodePayloadRequest.
+ * Use `create(EncodePayloadRequestSchema)` to create a new message.
+ */
+export const EncodePayloadRequestSchema: GenMessage<EncodePayloadRequest> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 51);
+
+/**
+ * Response of EncodePayload.
+ *
+ * @generated from message parley.driver.v1.EncodePayloadResponse
+ */
+export type EncodePayloadResponse = Message<"parley.driver.v1.EncodePayloadResponse"> & {
+  /**
+   * u8(kind) || message_id || [peer] || body.
+   *
+   * @generated from field: bytes plaintext = 1;
+   */
+  plaintext: Uint8Array;
+};
+
+/**
+ * Describes the message parley.driver.v1.EncodePayloadResponse.
+ * Use `create(EncodePayloadResponseSchema)` to create a new message.
+ */
+export const EncodePayloadResponseSchema: GenMessage<EncodePayloadResponse> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 52);
+
+/**
+ * Request of DecodePayload.
+ *
+ * @generated from message parley.driver.v1.DecodePayloadRequest
+ */
+export type DecodePayloadRequest = Message<"parley.driver.v1.DecodePayloadRequest"> & {
+  /**
+   * A decrypted plaintext.
+   *
+   * @generated from field: bytes plaintext = 1;
+   */
+  plaintext: Uint8Array;
+};
+
+/**
+ * Describes the message parley.driver.v1.DecodePayloadRequest.
+ * Use `create(DecodePayloadRequestSchema)` to create a new message.
+ */
+export const DecodePayloadRequestSchema: GenMessage<DecodePayloadRequest> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 53);
+
+/**
+ * Response of DecodePayload.
+ *
+ * @generated from message parley.driver.v1.DecodePayloadResponse
+ */
+export type DecodePayloadResponse = Message<"parley.driver.v1.DecodePayloadResponse"> & {
+  /**
+   * TEXT 1, SENT 2, RESET 3, HELLO 4.
+   *
+   * @generated from field: uint32 kind = 1;
+   */
+  kind: number;
+
+  /**
+   * 16 bytes.
+   *
+   * @generated from field: bytes message_id = 2;
+   */
+  messageId: Uint8Array;
+
+  /**
+   * For SENT: 32 bytes; else empty.
+   *
+   * @generated from field: bytes peer = 3;
+   */
+  peer: Uint8Array;
+
+  /**
+   * The application's bytes.
+   *
+   * @generated from field: bytes body = 4;
+   */
+  body: Uint8Array;
+};
+
+/**
+ * Describes the message parley.driver.v1.DecodePayloadResponse.
+ * Use `create(DecodePayloadResponseSchema)` to create a new message.
+ */
+export const DecodePayloadResponseSchema: GenMessage<DecodePayloadResponse> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 54);
+
+/**
+ * A session an installation holds with a peer installation.
+ *
+ * @generated from message parley.driver.v1.SessionCandidate
+ */
+export type SessionCandidate = Message<"parley.driver.v1.SessionCandidate"> & {
+  /**
+   * Its session id, EK_A, 32 bytes.
+   *
+   * @generated from field: bytes session_id = 1;
+   */
+  sessionId: Uint8Array;
+
+  /**
+   * This installation started it (it is the initiator).
+   *
+   * @generated from field: bool initiated = 2;
+   */
+  initiated: boolean;
+
+  /**
+   * No message from the peer has been decrypted in it yet.
+   *
+   * @generated from field: bool pending = 3;
+   */
+  pending: boolean;
+};
+
+/**
+ * Describes the message parley.driver.v1.SessionCandidate.
+ * Use `create(SessionCandidateSchema)` to create a new message.
+ */
+export const SessionCandidateSchema: GenMessage<SessionCandidate> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 55);
+
+/**
+ * Request of ChooseSession.
+ *
+ * @generated from message parley.driver.v1.ChooseSessionRequest
+ */
+export type ChooseSessionRequest = Message<"parley.driver.v1.ChooseSessionRequest"> & {
+  /**
+   * The chosen session with that peer installation before the initial
+   * message was accepted; absent: there was none.
+   *
+   * @generated from field: parley.driver.v1.SessionCandidate current = 1;
+   */
+  current?: SessionCandidate | undefined;
+
+  /**
+   * The session id (EK_A) of the session the accepted initial message started.
+   *
+   * @generated from field: bytes accepted_session_id = 2;
+   */
+  acceptedSessionId: Uint8Array;
+
+  /**
+   * The accepted initial message's payload is RESET.
+   *
+   * @generated from field: bool accepted_reset = 3;
+   */
+  acceptedReset: boolean;
+};
+
+/**
+ * Describes the message parley.driver.v1.ChooseSessionRequest.
+ * Use `create(ChooseSessionRequestSchema)` to create a new message.
+ */
+export const ChooseSessionRequestSchema: GenMessage<ChooseSessionRequest> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 56);
+
+/**
+ * Response of ChooseSession.
+ *
+ * @generated from message parley.driver.v1.ChooseSessionResponse
+ */
+export type ChooseSessionResponse = Message<"parley.driver.v1.ChooseSessionResponse"> & {
+  /**
+   * The session id of the chosen session.
+   *
+   * @generated from field: bytes chosen_session_id = 1;
+   */
+  chosenSessionId: Uint8Array;
+};
+
+/**
+ * Describes the message parley.driver.v1.ChooseSessionResponse.
+ * Use `create(ChooseSessionResponseSchema)` to create a new message.
+ */
+export const ChooseSessionResponseSchema: GenMessage<ChooseSessionResponse> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 57);
+
+/**
+ * Request of SelectCopy.
+ *
+ * @generated from message parley.driver.v1.SelectCopyRequest
+ */
+export type SelectCopyRequest = Message<"parley.driver.v1.SelectCopyRequest"> & {
+  /**
+   * An encoded parley.v1.Envelope.
+   *
+   * @generated from field: bytes envelope = 1;
+   */
+  envelope: Uint8Array;
+
+  /**
+   * The receiving installation, 16 bytes.
+   *
+   * @generated from field: bytes installation_id = 2;
+   */
+  installationId: Uint8Array;
+};
+
+/**
+ * Describes the message parley.driver.v1.SelectCopyRequest.
+ * Use `create(SelectCopyRequestSchema)` to create a new message.
+ */
+export const SelectCopyRequestSchema: GenMessage<SelectCopyRequest> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 58);
+
+/**
+ * Response of SelectCopy.
+ *
+ * @generated from message parley.driver.v1.SelectCopyResponse
+ */
+export type SelectCopyResponse = Message<"parley.driver.v1.SelectCopyResponse"> & {
+  /**
+   * The outcome.
+   *
+   * @generated from field: parley.driver.v1.CopySelection selection = 1;
+   */
+  selection: CopySelection;
+
+  /**
+   * For ADDRESSED and NO_BUNDLE: the index of the copy taken, in the
+   * envelope's order.
+   *
+   * @generated from field: uint32 index = 2;
+   */
+  index: number;
+};
+
+/**
+ * Describes the message parley.driver.v1.SelectCopyResponse.
+ * Use `create(SelectCopyResponseSchema)` to create a new message.
+ */
+export const SelectCopyResponseSchema: GenMessage<SelectCopyResponse> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 59);
+
+/**
+ * Request of DecideFailure.
+ *
+ * @generated from message parley.driver.v1.DecideFailureRequest
+ */
+export type DecideFailureRequest = Message<"parley.driver.v1.DecideFailureRequest"> & {
+  /**
+   * The reason of the undecryptable event: a registry code of errors.md or
+   * NO_SESSION, NOT_ADDRESSED, IDENTITY_MISMATCH (session-reset.md).
+   *
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message parley.driver.v1.DecideFailureRequest.
+ * Use `create(DecideFailureRequestSchema)` to create a new message.
+ */
+export const DecideFailureRequestSchema: GenMessage<DecideFailureRequest> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 60);
+
+/**
+ * Response of DecideFailure.
+ *
+ * @generated from message parley.driver.v1.DecideFailureResponse
+ */
+export type DecideFailureResponse = Message<"parley.driver.v1.DecideFailureResponse"> & {
+  /**
+   * What the receiver does (the sender's account being known and a bundle of
+   * it stored).
+   *
+   * @generated from field: parley.driver.v1.FailureAction action = 1;
+   */
+  action: FailureAction;
+};
+
+/**
+ * Describes the message parley.driver.v1.DecideFailureResponse.
+ * Use `create(DecideFailureResponseSchema)` to create a new message.
+ */
+export const DecideFailureResponseSchema: GenMessage<DecideFailureResponse> = /*@__PURE__*/
+  messageDesc(file_parley_driver_v1_driver, 61);
+
+/**
  * A key-derivation function of the profile.
  *
  * @generated from enum parley.driver.v1.KdfFunction
@@ -1796,6 +2207,95 @@ export enum MessageKind {
  */
 export const MessageKindSchema: GenEnum<MessageKind> = /*@__PURE__*/
   enumDesc(file_parley_driver_v1_driver, 2);
+
+/**
+ * Which copy of an envelope an installation takes (MULTI-003).
+ *
+ * @generated from enum parley.driver.v1.CopySelection
+ */
+export enum CopySelection {
+  /**
+   * Not a selection; never returned.
+   *
+   * @generated from enum value: COPY_SELECTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The first copy whose recipient id is the installation's own.
+   *
+   * @generated from enum value: COPY_SELECTION_ADDRESSED = 1;
+   */
+  ADDRESSED = 1,
+
+  /**
+   * No copy names it: the first no-bundle copy.
+   *
+   * @generated from enum value: COPY_SELECTION_NO_BUNDLE = 2;
+   */
+  NO_BUNDLE = 2,
+
+  /**
+   * Neither: the undecryptable reason NOT_ADDRESSED.
+   *
+   * @generated from enum value: COPY_SELECTION_NOT_ADDRESSED = 3;
+   */
+  NOT_ADDRESSED = 3,
+
+  /**
+   * The envelope's sender installation id is its own: ignored.
+   *
+   * @generated from enum value: COPY_SELECTION_OWN_ENVELOPE = 4;
+   */
+  OWN_ENVELOPE = 4,
+}
+
+/**
+ * Describes the enum parley.driver.v1.CopySelection.
+ */
+export const CopySelectionSchema: GenEnum<CopySelection> = /*@__PURE__*/
+  enumDesc(file_parley_driver_v1_driver, 3);
+
+/**
+ * What a receiver does about a copy it cannot decrypt (session-reset.md).
+ *
+ * @generated from enum parley.driver.v1.FailureAction
+ */
+export enum FailureAction {
+  /**
+   * Not an action; never returned.
+   *
+   * @generated from enum value: FAILURE_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Report the event and start (or reuse) a session announced by RESET.
+   *
+   * @generated from enum value: FAILURE_ACTION_RESET = 1;
+   */
+  RESET = 1,
+
+  /**
+   * Report the event and answer with a HELLO.
+   *
+   * @generated from enum value: FAILURE_ACTION_HELLO = 2;
+   */
+  HELLO = 2,
+
+  /**
+   * Report the event only.
+   *
+   * @generated from enum value: FAILURE_ACTION_EVENT_ONLY = 3;
+   */
+  EVENT_ONLY = 3,
+}
+
+/**
+ * Describes the enum parley.driver.v1.FailureAction.
+ */
+export const FailureActionSchema: GenEnum<FailureAction> = /*@__PURE__*/
+  enumDesc(file_parley_driver_v1_driver, 4);
 
 /**
  * The service a driver implements.
@@ -2002,6 +2502,78 @@ export const DriverService: GenService<{
     methodKind: "unary";
     input: typeof DecodeEnvelopeRequestSchema;
     output: typeof DecodeEnvelopeResponseSchema;
+  },
+  /**
+   * The contact code text of a bundle (CONTACT-001, CONTACT-002, CONTACT-004).
+   *
+   * @generated from rpc parley.driver.v1.DriverService.EncodeContactCode
+   */
+  encodeContactCode: {
+    methodKind: "unary";
+    input: typeof EncodeContactCodeRequestSchema;
+    output: typeof EncodeContactCodeResponseSchema;
+  },
+  /**
+   * The bundle in a contact code text, in the order of checks of CONTACT-003.
+   *
+   * @generated from rpc parley.driver.v1.DriverService.DecodeContactCode
+   */
+  decodeContactCode: {
+    methodKind: "unary";
+    input: typeof DecodeContactCodeRequestSchema;
+    output: typeof DecodeContactCodeResponseSchema;
+  },
+  /**
+   * The plaintext of an application payload (PAYLOAD-001).
+   *
+   * @generated from rpc parley.driver.v1.DriverService.EncodePayload
+   */
+  encodePayload: {
+    methodKind: "unary";
+    input: typeof EncodePayloadRequestSchema;
+    output: typeof EncodePayloadResponseSchema;
+  },
+  /**
+   * An application payload from a decrypted plaintext (PAYLOAD-002).
+   *
+   * @generated from rpc parley.driver.v1.DriverService.DecodePayload
+   */
+  decodePayload: {
+    methodKind: "unary";
+    input: typeof DecodePayloadRequestSchema;
+    output: typeof DecodePayloadResponseSchema;
+  },
+  /**
+   * Which session with a peer installation is chosen after accepting an
+   * initial message from it (SESSION-010).
+   *
+   * @generated from rpc parley.driver.v1.DriverService.ChooseSession
+   */
+  chooseSession: {
+    methodKind: "unary";
+    input: typeof ChooseSessionRequestSchema;
+    output: typeof ChooseSessionResponseSchema;
+  },
+  /**
+   * Which copy of an envelope an installation takes (MULTI-003).
+   *
+   * @generated from rpc parley.driver.v1.DriverService.SelectCopy
+   */
+  selectCopy: {
+    methodKind: "unary";
+    input: typeof SelectCopyRequestSchema;
+    output: typeof SelectCopyResponseSchema;
+  },
+  /**
+   * What a receiver does about an undecryptable copy (SESSION-020, the table
+   * of session-reset.md).
+   *
+   * @generated from rpc parley.driver.v1.DriverService.DecideFailure
+   */
+  decideFailure: {
+    methodKind: "unary";
+    input: typeof DecideFailureRequestSchema;
+    output: typeof DecideFailureResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_parley_driver_v1_driver, 0);
