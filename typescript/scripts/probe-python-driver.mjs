@@ -169,6 +169,25 @@ await pyDecrypt("v1 message (control)", bState, m2v1);
   const tst = ts.exportInstallation(create(d.ExportInstallationRequestSchema, { installationHandle: tci.installationHandle }));
   console.log("ExportInstallation after CreateInstallation(spk 7, opk 9): same bytes?", toHex(pst.state) === toHex(tst.state), toHex(pst.state).slice(-12), toHex(tst.state).slice(-12));
 }
+
+// 6. Contact codes and failure reasons the spec leaves open.
+{
+  const show = async (label, name, rq, rs, init, tsfn) => {
+    const y = await call(name, rq, rs, init);
+    let tsr; try { tsfn(create(rq, init)); tsr = "ok"; } catch (e) { tsr = e.message; }
+    console.log(label.padEnd(58), "| python:", (y.error ?? "ok").slice(0, 70), "| ts:", tsr.slice(0, 60));
+  };
+  const C = [d.DecodeContactCodeRequestSchema, d.DecodeContactCodeResponseSchema];
+  const good = ts.encodeContactCode(create(d.EncodeContactCodeRequestSchema, { bundle })).text;
+  const alpha = "abcdefghijklmnopqrstuvwxyz234567";
+  const last = good[good.length - 1];
+  const flipped = good.slice(0, -1) + alpha[alpha.indexOf(last) ^ 1];
+  await show("contact code, last character's unused bits changed", "DecodeContactCode", ...C, { text: flipped }, (r) => ts.decodeContactCode(r));
+  await show("contact code of 16385 characters with the white space", "DecodeContactCode", ...C, { text: good + " ".repeat(16385 - good.length) }, (r) => ts.decodeContactCode(r));
+  const F = [d.DecideFailureRequestSchema, d.DecideFailureResponseSchema];
+  await show("DecideFailure of an unknown reason", "DecideFailure", ...F, { reason: "SOMETHING" }, (r) => ts.decideFailure(r));
+  await show("DecideFailure of a local code", "DecideFailure", ...F, { reason: "SESSION_STATE" }, (r) => ts.decideFailure(r));
+}
 // A message with Alice's X3DH header (pending) after Bob replied... Alice's m1 again with a changed EK in the X3DH header
 py.kill();
 process.exit(0);
