@@ -47,9 +47,14 @@ export const UNDECRYPTABLE_REASONS = ["NO_SESSION", "NOT_ADDRESSED", "IDENTITY_M
 
 const RESETS = new Set(["NO_SESSION", "UNKNOWN_PREKEY", "INVALID_MAC", "TOO_MANY_SKIPPED_MESSAGES"]);
 
-/** The table of spec/session-reset.md, "Which failures start a reset": any other reason is the event only. */
-export function decideFailure(reason: string): FailureAction {
-  if (RESETS.has(reason)) return "RESET";
-  if (reason === "NOT_ADDRESSED") return "HELLO";
-  return "EVENT_ONLY";
+/**
+ * The table of spec/session-reset.md, "Which failures start a reset" (any
+ * other reason is the event only), and SESSION-020's reuse: a RESET goes in
+ * the chosen session when this installation initiated it and it is still
+ * pending; a HELLO goes in the chosen session when there is one.
+ */
+export function decideFailure(reason: string, chosen?: SessionCandidate): { action: FailureAction; reuseChosen: boolean } {
+  if (RESETS.has(reason)) return { action: "RESET", reuseChosen: chosen !== undefined && chosen.initiated && chosen.pending };
+  if (reason === "NOT_ADDRESSED") return { action: "HELLO", reuseChosen: chosen !== undefined };
+  return { action: "EVENT_ONLY", reuseChosen: false };
 }

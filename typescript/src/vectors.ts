@@ -302,8 +302,13 @@ function runFlat(type: string, group: Json, t: Json): void {
       return;
     }
     case "FailureActionTest": {
-      const out = expectOutcome(() => core.decideFailure(req(d.DecideFailureRequestSchema, { reason: t.reason })), error, acceptable);
-      if (out !== undefined) eqVal(d.FailureAction[out.action as d.FailureAction], t.action, "action");
+      const init: MessageInitShape<typeof d.DecideFailureRequestSchema> = { reason: t.reason };
+      if (t.chosen !== undefined) init.chosen = { sessionId: hx(t.chosen.sessionId), initiated: t.chosen.initiated, pending: t.chosen.pending };
+      const out = expectOutcome(() => core.decideFailure(req(d.DecideFailureRequestSchema, init)), error, acceptable);
+      if (out !== undefined) {
+        eqVal(d.FailureAction[out.action as d.FailureAction], t.action, "action");
+        eqVal(out.reuseChosen ?? false, t.reuseChosen, "reuse the chosen session");
+      }
       return;
     }
     default:
@@ -552,6 +557,61 @@ function runScenario(t: Json): void {
   });
 }
 
+const COMMON = ["tcId", "comment", "flags", "requirements", "result", "error"];
+/** The fields of each case this runner reads; a case with another field fails, so a new field is never ignored silently. */
+const KNOWN_FIELDS: Record<string, string[]> = {
+  ScenarioTest: ["parties", "steps"],
+  NegotiateTest: ["peerReads", "policy", "version"],
+  RatchetMessageDecodeTest: ["decoded", "message", "paddedLength", "policy"],
+  NoBundleMessageDecodeTest: ["decoded", "message", "policy"],
+  EnvelopeEncodeTest: ["copies", "envelope", "senderBundle", "senderInstallationId", "version"],
+  EnvelopeDecodeTest: ["decoded", "envelope", "policy"],
+  X3dhTest: ["associatedData", "dhOutputs", "dhPrivateKey", "ephemeralPrivateKey", "installationId", "oneTimePreKeyPrivateKey", "peerEphemeralKey", "peerIdentity", "peerInstallationId", "peerOneTimePreKey", "peerSignedPreKey", "role", "sharedKey", "signedPreKeyPrivateKey", "signingPrivateKey"],
+  KdfTest: ["input", "key", "outputs"],
+  PayloadEncodeTest: ["body", "kind", "messageId", "peer", "plaintext"],
+  PayloadDecodeTest: ["decoded", "plaintext"],
+  ContactCodeEncodeTest: ["bundle", "qrText", "text"],
+  ContactCodeDecodeTest: ["bundle", "text"],
+  BundleCreateTest: ["bundle", "dhPrivateKey", "installations", "now", "oneTimePreKeyLimit", "signingPrivateKey"],
+  BundleVerifyTest: ["bundle", "decoded", "now"],
+  SessionChoiceTest: ["acceptedReset", "acceptedSessionId", "chosenSessionId", "current"],
+  CopySelectionTest: ["envelope", "index", "installationId", "selection"],
+  FailureActionTest: ["action", "chosen", "reason", "reuseChosen"],
+};
+const KNOWN_STEP_FIELDS: Record<string, string[]> = {
+  bundle: ["bundle", "name", "now", "parties"],
+  initiate: ["ephemeralPrivateKey", "error", "input", "inputHex", "now", "oneTimePreKeyId", "party", "ratchetPrivateKey", "remoteInstallationId", "session"],
+  encrypt: ["count", "error", "message", "name", "plaintext", "session"],
+  respond: ["error", "input", "inputHex", "installationUnchanged", "party", "plaintext", "ratchetPrivateKey", "remoteInstallationId", "session"],
+  decrypt: ["error", "input", "inputHex", "plaintext", "ratchetPrivateKey", "session", "stateUnchanged"],
+  exportSession: ["name", "session", "state"],
+  importSession: ["error", "input", "inputHex", "party", "session"],
+  sealNoBundle: ["ephemeralPrivateKey", "error", "message", "name", "party", "plaintext", "recipient", "version"],
+  encodeEnvelope: ["copies", "envelope", "error", "name", "party", "senderBundle", "senderInstallationId", "version"],
+  decodeEnvelope: ["copies", "copyNames", "error", "input", "inputHex", "party", "senderBundle", "senderInstallationId", "version"],
+  openNoBundle: ["error", "forwardSecret", "input", "inputHex", "party", "plaintext", "senderIdentity", "senderInstallationId"],
+  // referenceError is what the reference answered; any refusal is right (test-vectors/README.md).
+  attack: ["derivable", "input", "party", "plaintext", "ratchetPrivateKey", "referenceError", "state"],
+};
+const KNOWN_PARTY_FIELDS = ["dhPrivateKey", "identity", "installationId", "oneTimePreKeys", "policy", "side", "signedPreKeys", "signingPrivateKey"];
+
+function checkKnown(what: string, obj: Json, known: string[]): void {
+  for (const k of Object.keys(obj)) if (!known.includes(k)) throw new Mismatch(`${what} has a field this runner does not read: ${k}`);
+}
+
+function checkFields(type: string, t: Json): void {
+  const known = KNOWN_FIELDS[type];
+  if (known === undefined) throw new Mismatch(`unknown group type ${type}`);
+  checkKnown("the case", t, [...COMMON, ...known]);
+  if (type !== "ScenarioTest") return;
+  for (const [name, p] of Object.entries(t.parties as Record<string, Json>)) checkKnown(`party ${name}`, p, KNOWN_PARTY_FIELDS);
+  (t.steps as Json[]).forEach((s, i) => {
+    const ks = KNOWN_STEP_FIELDS[s.op];
+    if (ks === undefined) throw new Mismatch(`step ${i + 1}: unknown operation ${s.op}`);
+    checkKnown(`step ${i + 1} (${s.op})`, s, ["op", ...ks]);
+  });
+}
+
 /**
  * Run every case of the given vector files (file name without `.json` -> parsed JSON).
  * AccumulatedTest groups are reported as skipped: their walk is defined by the
@@ -567,6 +627,7 @@ export function runVectors(files: Record<string, Json>, onCase?: (r: CaseResult)
           r = { tcId: t.tcId, family, outcome: "skipped", detail: "the accumulated walk is not specified outside the reference runner" };
         } else {
           try {
+            checkFields(group.type, t);
             if (group.type === "ScenarioTest") runScenario(t);
             else runFlat(group.type, group, t);
             r = { tcId: t.tcId, family, outcome: "passed", detail: "" };

@@ -34,4 +34,13 @@ describe("test-vectors/ in process", () => {
     expect(r!.outcome).toBe("failed");
     expect(r!.detail).toMatch(/BUNDLE_STALE/);
   });
+
+  it("fails a case with a field the runner does not read, rather than ignoring it", () => {
+    const md = structuredClone(files.multi_device);
+    const group = md.testGroups.find((g: any) => g.type === "FailureActionTest");
+    const t = { ...group.tests[0], somethingNew: true };
+    const [r] = runVectors({ multi_device: { testGroups: [{ ...group, tests: [t] }] } });
+    expect(r!.outcome).toBe("failed");
+    expect(r!.detail).toMatch(/somethingNew/);
+  });
 });

@@ -367,7 +367,8 @@ export class DriverCore {
   }
 
   decideFailure(r: d.DecideFailureRequest): Init<typeof d.DecideFailureResponseSchema> {
-    const a = decideFailure(r.reason);
-    return { action: { RESET: d.FailureAction.RESET, HELLO: d.FailureAction.HELLO, EVENT_ONLY: d.FailureAction.EVENT_ONLY }[a] };
+    const chosen = r.chosen === undefined ? undefined : { sessionId: r.chosen.sessionId, initiated: r.chosen.initiated, pending: r.chosen.pending };
+    const { action, reuseChosen } = decideFailure(r.reason, chosen);
+    return { action: { RESET: d.FailureAction.RESET, HELLO: d.FailureAction.HELLO, EVENT_ONLY: d.FailureAction.EVENT_ONLY }[action], reuseChosen };
   }
 }
