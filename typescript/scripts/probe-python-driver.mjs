@@ -178,11 +178,21 @@ await pyDecrypt("v1 message (control)", bState, m2v1);
     console.log(label.padEnd(58), "| python:", (y.error ?? "ok").slice(0, 70), "| ts:", tsr.slice(0, 60));
   };
   const C = [d.DecodeContactCodeRequestSchema, d.DecodeContactCodeResponseSchema];
-  const good = ts.encodeContactCode(create(d.EncodeContactCodeRequestSchema, { bundle })).text;
+  // A bundle of two installations of one account: 334 bytes of contact code, so the last base32 character has unused bits.
+  const twin = instReq(undefined);
+  const i1 = ts.createInstallation(create(d.CreateInstallationRequestSchema, twin));
+  const i2 = ts.createInstallation(create(d.CreateInstallationRequestSchema, { ...twin, installationId: rng.randomBytes(16) }));
+  const bundle2 = ts.createBundle(create(d.CreateBundleRequestSchema, { installationHandles: [i1.installationHandle, i2.installationHandle], now })).bundle;
+  const good = ts.encodeContactCode(create(d.EncodeContactCodeRequestSchema, { bundle: bundle2 })).text;
   const alpha = "abcdefghijklmnopqrstuvwxyz234567";
   const last = good[good.length - 1];
-  const flipped = good.slice(0, -1) + alpha[alpha.indexOf(last) ^ 1];
-  await show("contact code, last character's unused bits changed", "DecodeContactCode", ...C, { text: flipped }, (r) => ts.decodeContactCode(r));
+  const chars = good.length - "parley1:".length;
+  const unused = (chars * 5) % 8;
+  console.log("contact code: base32 characters", chars, "unused bits in the last one:", unused);
+  if (unused > 0) {
+    const flipped = good.slice(0, -1) + alpha[alpha.indexOf(last) ^ 1];
+    await show("contact code, an unused bit of the last character set", "DecodeContactCode", ...C, { text: flipped }, (r) => ts.decodeContactCode(r));
+  }
   await show("contact code of 16385 characters with the white space", "DecodeContactCode", ...C, { text: good + " ".repeat(16385 - good.length) }, (r) => ts.decodeContactCode(r));
   const F = [d.DecideFailureRequestSchema, d.DecideFailureResponseSchema];
   await show("DecideFailure of an unknown reason", "DecideFailure", ...F, { reason: "SOMETHING" }, (r) => ts.decideFailure(r));
