@@ -15,6 +15,8 @@ import { MAX_CIPHERTEXT, SIGNED_PREKEY_GRACE, SIGNED_PREKEY_ROTATION } from "../
 import { Session } from "../src/session.js";
 import { loadSession, saveInstallation, saveSession } from "../src/state.js";
 import { DEFAULT_POLICY, makePolicy } from "../src/versioning.js";
+import { decodeContactCode, encodeContactCode } from "../src/contact.js";
+import { Installation as Inst } from "../src/keys.js";
 import { createBundle, verifyBundle } from "../src/bundle.js";
 import { NOW, pair } from "./helpers.js";
 import { REPO } from "./paths.js";
@@ -194,5 +196,23 @@ describe("limits and prekeys", () => {
     expect(new TextDecoder().decode(opened.plaintext)).toBe("hi");
     expect(() => openNoBundle({ recipient: bob, message: m, senderInstallationId: inst, policy: DEFAULT_POLICY, replayCache: cache })).toThrow(E.ReplayedInitialMessage);
     expect(() => openNoBundle({ recipient: alice, message: m, senderInstallationId: inst, policy: DEFAULT_POLICY })).toThrow(E.MalformedMessage);
+  });
+});
+
+describe("contact codes", () => {
+  it("ignore the unused bits of the last base32 character (CONTACT-003, as clarified)", () => {
+    const rng = new DeterministicRandom(ascii("contact/unused-bits"));
+    const id = IdentityKeyPair.generate(rng);
+    const one = Inst.create(id, rng, NOW);
+    const two = Inst.create(id, rng, NOW);
+    const bundle = createBundle([one, two], NOW);
+    const { text, qrText } = encodeContactCode(bundle);
+    const chars = text.length - "parley1:".length;
+    expect((chars * 5) % 8).toBeGreaterThan(0);
+    const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+    const flipped = text.slice(0, -1) + alphabet[alphabet.indexOf(text[text.length - 1]!) ^ 1];
+    expect(toHex(decodeContactCode(flipped))).toBe(toHex(bundle));
+    expect(toHex(decodeContactCode(qrText))).toBe(toHex(bundle));
+    expect(() => decodeContactCode(text.slice(0, -2) + "0" + text.slice(-1))).toThrow(E.InvalidContactCode);
   });
 });
