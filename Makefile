@@ -47,10 +47,9 @@ test: $(STAMP) ## the test suite
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory ts-test
 
-bench: $(STAMP) ## benchmarks: the core against bare pyca/cryptography; the library with its store
+bench: $(STAMP) ts-bench ## benchmarks: the core against bare pyca/cryptography; the library with its store
 	$(PY) bench/run.py
 	$(PY) bench/library.py
-	$(MAKE) --no-print-directory ts-bench
 
 demo: $(STAMP) ## the core's conversation, then the library story through the CLI
 	$(PY) -m parley.demo
