@@ -41,4 +41,32 @@ for (const [label, m] of Object.entries(cases)) {
   let t; try { const r = ts.decodeRatchetMessage(create(d.DecodeRatchetMessageRequestSchema, { message: m })); t = "ok ct=" + toHex(r.ciphertext).slice(0, 8) + " mac=" + toHex(r.mac).slice(0, 8); } catch (e) { t = e.message; }
   console.log(label.padEnd(46), "| python:", y.error ?? ("ok ct=" + toHex(y.ciphertext).slice(0, 8) + " mac=" + toHex(y.mac).slice(0, 8)), "| ts:", t);
 }
+
+// Varints wider than the field: a uint32 message_number written as 2^32 + 5.
+{
+  const W = await import("../dist/gen/parley/v1/wire_pb.js");
+  const m = fromBinary(W.RatchetMessageSchema, plain);
+  const hdr = fromBinary(W.RatchetHeaderSchema, m.header);
+  const base = toBinary(W.RatchetHeaderSchema, create(W.RatchetHeaderSchema, { version: hdr.version, ratchetKey: hdr.ratchetKey, previousChainLength: hdr.previousChainLength }));
+  // field 4 varint 2^32 + 5 = 0x100000005: 85 80 80 80 10
+  m.header = concat(base, Uint8Array.of(0x20, 0x85, 0x80, 0x80, 0x80, 0x10));
+  const wide = toBinary(W.RatchetMessageSchema, m);
+  const y = await call("DecodeRatchetMessage", d.DecodeRatchetMessageRequestSchema, d.DecodeRatchetMessageResponseSchema, { message: wide });
+  let t; try { t = "N=" + ts.decodeRatchetMessage(create(d.DecodeRatchetMessageRequestSchema, { message: wide })).messageNumber; } catch (e) { t = e.message; }
+  console.log("message_number written as 2^32 + 5".padEnd(46), "| python:", y.error ?? ("N=" + y.messageNumber), "| ts:", t);
+}
+// An envelope whose attached bundle carries an unknown field: what DecodeEnvelope hands back.
+{
+  const W = await import("../dist/gen/parley/v1/wire_pb.js");
+  const env = fromHex(wire.testGroups.find((g) => g.type === "EnvelopeDecodeTest").tests.find((t) => t.tcId === "wire/envelope/decode-fanout").envelope);
+  const e = fromBinary(W.EnvelopeSchema, env);
+  const b = toBinary(W.BundleSchema, e.senderBundle);
+  const withUnknown = concat(b, Uint8Array.of(0x78, 0x01)); // field 15 varint 1
+  e.senderBundle = fromBinary(W.BundleSchema, withUnknown);
+  const env2 = toBinary(W.EnvelopeSchema, e);
+  const y = await call("DecodeEnvelope", d.DecodeEnvelopeRequestSchema, d.DecodeEnvelopeResponseSchema, { envelope: env2 });
+  let t; try { t = ts.decodeEnvelope(create(d.DecodeEnvelopeRequestSchema, { envelope: env2 })).senderBundle; } catch (e2) { t = e2.message; }
+  const show = (x) => (x instanceof Uint8Array ? (x.length === b.length ? "re-encoded without it" : x.length === withUnknown.length ? "re-encoded with it" : "length " + x.length) : x);
+  console.log("attached bundle with an unknown field".padEnd(46), "| python:", y.error ?? show(y.senderBundle), "| ts:", show(t));
+}
 py.kill(); process.exit(0);
