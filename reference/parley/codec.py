@@ -64,6 +64,13 @@ def _parse(cls, data: bytes, what: str, profile: Profile):
         raise MalformedMessage(f"{what} does not decode") from None
 
 
+def _ciphertext_size(ciphertext: bytes, profile: Profile) -> None:
+    if len(ciphertext) > profile.max_ciphertext_size:
+        raise MessageTooLarge(
+            f"ciphertext of {len(ciphertext)} bytes is above {profile.max_ciphertext_size}"
+        )
+
+
 def _key(value: bytes, what: str) -> bytes:
     if len(value) != DH_KEY_SIZE:
         raise InvalidKey(f"{what} must be {DH_KEY_SIZE} bytes, got {len(value)}")
@@ -254,7 +261,9 @@ def encode_ratchet_message(
 
 
 def ratchet_message_from_pb(
-    message: pb.RatchetMessage, policy: VersionPolicy = CURRENT_POLICY
+    message: pb.RatchetMessage,
+    policy: VersionPolicy = CURRENT_POLICY,
+    profile: Profile = PROFILE_1,
 ) -> DecodedRatchetMessage:
     raw = message.header
     if not raw:
@@ -268,6 +277,7 @@ def ratchet_message_from_pb(
     if len(ratchet_key) != DH_KEY_SIZE:
         raise InvalidKey(f"ratchet key must be {DH_KEY_SIZE} bytes, got {len(ratchet_key)}")
     ciphertext = message.ciphertext
+    _ciphertext_size(ciphertext, profile)  # WIRE-002, in the order of WIRE-005 / WIRE-006
     if not ciphertext or len(ciphertext) % AES_BLOCK_SIZE:
         raise MalformedMessage("ciphertext length must be a non-zero multiple of 16")
     mac = message.mac
@@ -300,7 +310,7 @@ def decode_ratchet_message(
 ) -> DecodedRatchetMessage:
     """Decode and check a RatchetMessage (lengths, version) without any key."""
     return ratchet_message_from_pb(
-        _parse(_RatchetMessagePb, data, "ratchet message", profile), policy
+        _parse(_RatchetMessagePb, data, "ratchet message", profile), policy, profile
     )
 
 
@@ -338,7 +348,9 @@ def encode_no_bundle_message(header: bytes, ciphertext: bytes, mac: bytes) -> by
 
 
 def no_bundle_message_from_pb(
-    message: pb.NoBundleMessage, policy: VersionPolicy = CURRENT_POLICY
+    message: pb.NoBundleMessage,
+    policy: VersionPolicy = CURRENT_POLICY,
+    profile: Profile = PROFILE_1,
 ) -> DecodedNoBundleMessage:
     if not message.header:
         raise MalformedMessage("no-bundle message has no header")
@@ -356,6 +368,7 @@ def no_bundle_message_from_pb(
         _key(header.recipient_dh_key, "recipient DH key"),
     )
     ciphertext = message.ciphertext
+    _ciphertext_size(ciphertext, profile)  # WIRE-002, in the order of WIRE-005 / WIRE-006
     if not ciphertext or len(ciphertext) % AES_BLOCK_SIZE:
         raise MalformedMessage("ciphertext length must be a non-zero multiple of 16")
     if len(message.mac) != MAC_SIZE:
@@ -372,7 +385,7 @@ def decode_no_bundle_message(
     data: bytes, policy: VersionPolicy = CURRENT_POLICY, profile: Profile = PROFILE_1
 ) -> DecodedNoBundleMessage:
     return no_bundle_message_from_pb(
-        _parse(pb.NoBundleMessage, data, "no-bundle message", profile), policy
+        _parse(pb.NoBundleMessage, data, "no-bundle message", profile), policy, profile
     )
 
 

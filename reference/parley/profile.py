@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 
 from . import primitives as P
-from .errors import InvalidArgument, MessageTooLarge, UnsupportedProfile
+from .errors import InvalidArgument, MalformedMessage, MessageTooLarge, UnsupportedProfile
 
 __all__ = ["PROFILES", "PROFILE_1", "Profile", "get_profile"]
 
@@ -146,14 +146,21 @@ class Profile:
         associated_data: bytes,
         header: bytes,
         extra_header: bytes = b"",
+        version_ok: bool = True,
     ) -> bytes:
-        """DECRYPT: verify the MAC in constant time first, then decrypt."""
+        """DECRYPT: verify the MAC in constant time first, then decrypt.
+
+        ``version_ok`` False: the MAC verified but the header's protocol version
+        is not the session's (VERSION-011), refused before the padding is read.
+        """
         if len(ciphertext) > self.max_ciphertext_size:
             raise MessageTooLarge(f"ciphertext above {self.max_ciphertext_size} bytes")
         enc_key, mac_key, iv = self.message_keys(message_key)
         P.hmac_sha256_verify(
             mac_key, self.mac_input(associated_data, header, ciphertext, extra_header), mac
         )
+        if not version_ok:
+            raise MalformedMessage("an authentic message of another protocol version (VERSION-011)")
         return P.aes256_cbc_decrypt(enc_key, iv, ciphertext)
 
     def __repr__(self) -> str:

@@ -224,6 +224,8 @@ class DoubleRatchet:
         ratchet_key = header.ratchet_key
         number = header.message_number
         skipped = self.skipped
+        # VERSION-011: checked once the MAC of the step verified, before the padding
+        version_ok = header.version == self.version
 
         # 1. A key kept for a message that arrived late (RATCHET-031).
         if skipped:
@@ -231,7 +233,13 @@ class DoubleRatchet:
             message_key = skipped.get(slot)
             if message_key is not None:
                 plaintext = profile.decrypt(
-                    message_key, ciphertext, mac, self.associated_data, header.raw, extra_header
+                    message_key,
+                    ciphertext,
+                    mac,
+                    self.associated_data,
+                    header.raw,
+                    extra_header,
+                    version_ok,
                 )
                 del skipped[slot]  # used once, then deleted (RATCHET-032)
                 return plaintext
@@ -248,7 +256,13 @@ class DoubleRatchet:
                 chain = new_skipped[-1][2]
             next_chain, message_key = chain.next(profile)
             plaintext = profile.decrypt(
-                message_key.key, ciphertext, mac, self.associated_data, header.raw, extra_header
+                message_key.key,
+                ciphertext,
+                mac,
+                self.associated_data,
+                header.raw,
+                extra_header,
+                version_ok,
             )
             self.receiving_chain = next_chain
             if new_skipped:
@@ -274,7 +288,13 @@ class DoubleRatchet:
             new_chain = new_skipped[-1][2]
         next_chain, message_key = new_chain.next(profile)
         plaintext = profile.decrypt(
-            message_key.key, ciphertext, mac, self.associated_data, header.raw, extra_header
+            message_key.key,
+            ciphertext,
+            mac,
+            self.associated_data,
+            header.raw,
+            extra_header,
+            version_ok,
         )
         # The MAC verified: finish the step with a new sending chain, then commit.
         sending_ratchet = DHKeyPair.generate(rng)

@@ -196,8 +196,29 @@ def _key32(value: bytes, what: str) -> bytes:
     return value
 
 
+def check_session_fields(record: pb.SessionState) -> None:
+    """STORE-010's contradictions, the whole list: any one is STATE_FORMAT."""
+    if record.version == 0:
+        raise StateFormatError("session state: protocol version 0")
+    if bool(record.receiving_ratchet_key) != bool(record.receiving_chain_key):
+        raise StateFormatError(
+            "session state: a receiving ratchet key and a receiving chain key go together"
+        )
+    if record.HasField("pending_x3dh") and not record.initiator:
+        raise StateFormatError("session state: a responder has no pending X3DH header")
+
+
+def session_policy(policy: VersionPolicy, version: int) -> VersionPolicy:
+    """STORE-010: a loaded session reads its own version besides the policy's."""
+    if version in policy.reads:
+        return policy
+    return VersionPolicy(policy.reads | {version}, policy.writes)
+
+
 def load_session(data: bytes, policy: VersionPolicy = CURRENT_POLICY) -> Session:
     record = _parse(pb.SessionState, data, "session")
+    check_session_fields(record)
+    policy = session_policy(policy, record.version)
     try:
         profile = get_profile(record.profile)
         remote = record.remote_identity

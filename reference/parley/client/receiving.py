@@ -12,6 +12,7 @@ from ..errors import ParleyError, RemoteError
 from ..no_bundle import open_no_bundle
 from ..ratchet import SkipBudget
 from ..session import Session
+from ..state import session_policy
 from . import payload as P
 from .decisions import HELLO as DECIDE_HELLO
 from .decisions import (
@@ -196,12 +197,16 @@ class _Receive:
         self, body: bytes, sender_iid: bytes
     ) -> tuple[bytes | None, str | None, list[Event]]:
         st, now = self.st, self.now
+        sessions = st.sessions.to_try(sender_iid)
+        # STORE-010: a saved session reads its own version besides the policy's
+        policy = st.policy
+        for _rowid, session, _active in sessions:
+            policy = session_policy(policy, session.version)
         try:
-            decoded = decode_ratchet_message(body, st.policy, st.profile)
+            decoded = decode_ratchet_message(body, policy, st.profile)
         except ParleyError as exc:
             return None, exc.code, []
         header = decoded.x3dh_header
-        sessions = st.sessions.to_try(sender_iid)
         # SESSION-011: one bound on the keys derived to skip, over all the
         # sessions tried; only error codes are kept (no state of a failed try).
         budget = SkipBudget(st.profile.max_skip_per_message)

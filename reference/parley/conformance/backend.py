@@ -56,6 +56,16 @@ class ScriptedRandom(Random):
         return key
 
 
+#: CONF-010: the lengths (bytes) of Kdf's key and input per function.
+_KDF_LENGTHS = {
+    d.KDF_FUNCTION_ROOT: ({32}, {32}),
+    d.KDF_FUNCTION_CHAIN: ({32}, {0}),
+    d.KDF_FUNCTION_MESSAGE_KEYS: ({32}, {0}),
+    d.KDF_FUNCTION_X3DH: ({0}, {96, 128}),
+    d.KDF_FUNCTION_NO_BUNDLE: ({0}, {64}),
+}
+
+
 def _policy(message: d.VersionPolicy | None) -> VersionPolicy:
     if message is None or not message.reads:
         return CURRENT_POLICY
@@ -112,6 +122,13 @@ class ReferenceBackend:
     def Kdf(self, request: d.KdfRequest) -> d.KdfResponse:
         profile = get_profile(request.profile)
         fn = request.function
+        lengths = _KDF_LENGTHS.get(fn)
+        if lengths is None:
+            raise InvalidArgument("unknown KDF function")
+        key_lengths, input_lengths = lengths
+        if len(request.key) not in key_lengths or len(request.input) not in input_lengths:
+            # CONF-010: a KDF input of the wrong length is the caller's error
+            raise InvalidArgument("a KDF key or input of the wrong length")
         if fn == d.KDF_FUNCTION_ROOT:
             outputs = profile.kdf_rk(request.key, request.input)
         elif fn == d.KDF_FUNCTION_CHAIN:
@@ -166,7 +183,8 @@ class ReferenceBackend:
         )
 
     def Negotiate(self, request: d.NegotiateRequest) -> d.NegotiateResponse:
-        policy = VersionPolicy(frozenset(request.policy.reads), request.policy.writes)
+        # CONF-010: no policy (or one that reads nothing) is the default policy
+        policy = _policy(request.policy if request.HasField("policy") else None)
         return d.NegotiateResponse(version=negotiate(policy, request.peer_reads))
 
     # -- installations and bundles -----------------------------------------------
