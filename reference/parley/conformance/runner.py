@@ -133,7 +133,7 @@ def check_x3dh(group: dict, test: dict, drivers: dict, record: bool) -> None:
 
 def check_negotiate(group: dict, test: dict, drivers: dict, record: bool) -> None:
     c = _Check(test, record)
-    request = d.NegotiateRequest(policy=policy_pb(test["policy"]), peer_reads=test["peerReads"])
+    request = d.NegotiateRequest(policy=policy_pb(test.get("policy")), peer_reads=test["peerReads"])
     response = c.call(drivers["a"], "Negotiate", request)
     if response is not None:
         c.expect("version", response.version)

@@ -103,7 +103,7 @@ def file_schema(name: str, title: str, groups: list[dict]) -> dict:
 
 KDF = group(
     "KdfTest",
-    test_schema({"outputs": HEXES}, {"key": HEX, "input": HEX}),
+    test_schema({}, {"outputs": HEXES, "key": HEX, "input": HEX}),
     {
         "profile": U32,
         "function": {"enum": ["KDF_RK", "KDF_CK", "MESSAGE_KEYS", "X3DH_KDF", "NO_BUNDLE_KDF"]},
@@ -272,7 +272,7 @@ ENVELOPE_DECODE = group(
 
 NEGOTIATE = group(
     "NegotiateTest",
-    test_schema({"policy": POLICY, "peerReads": {"type": "array", "items": U32}}, {"version": U32}),
+    test_schema({"peerReads": {"type": "array", "items": U32}}, {"policy": POLICY, "version": U32}),
 )
 
 # -- scenarios ------------------------------------------------------------------------

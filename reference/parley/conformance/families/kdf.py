@@ -9,6 +9,7 @@ from .common import (
     _case,
     _driver,
     _file,
+    _record,
     h,
 )
 
@@ -16,6 +17,11 @@ from .common import (
 
 KDF_NOTES = {
     "Random": {"bugType": "BASIC", "description": "Inputs drawn from the case's seed."},
+    "WrongLength": {
+        "bugType": "EDGE_CASE",
+        "description": "A key or input of the wrong length: the driver refuses it with "
+        "INVALID_ARGUMENT (CONF-010).",
+    },
     "EdgeCase": {
         "bugType": "EDGE_CASE",
         "description": "Inputs of all-zero or all-one bytes, or a chain iterated several times.",
@@ -137,6 +143,39 @@ def kdf_file() -> dict:
     for group in groups:  # the reference must agree with the formulas above
         for test in group["tests"]:
             CHECKS["KdfTest"](group, test, _driver(), False)
+    # CONF-010: an input of the wrong length is INVALID_ARGUMENT, never an output
+    wrong = {
+        "KDF_RK": [("short-key", 31, 32), ("short-input", 32, 31)],
+        "KDF_CK": [("short-key", 31, 0), ("long-key", 33, 0)],
+        "MESSAGE_KEYS": [("short-key", 31, 0)],
+        "X3DH_KDF": [("two-dh", 0, 64)],
+        "NO_BUNDLE_KDF": [("three-dh", 0, 96)],
+    }
+    prefix = {
+        "KDF_RK": "kdf-rk",
+        "KDF_CK": "kdf-ck",
+        "MESSAGE_KEYS": "message-keys",
+        "X3DH_KDF": "x3dh",
+        "NO_BUNDLE_KDF": "no-bundle",
+    }
+    for group in groups:
+        function = group["function"]
+        for name, key_size, input_size in wrong[function]:
+            tc = f"kdf/{prefix[function]}/{name}"
+            k = Keys(tc)
+            inputs = {}
+            if key_size:
+                inputs["key"] = h(k.raw(key_size))
+            if input_size:
+                inputs["input"] = h(k.raw(input_size))
+            test = _case(
+                tc,
+                f"a {key_size}-byte key and a {input_size}-byte input: INVALID_ARGUMENT",
+                ["WrongLength"],
+                ["CONF-010"],
+                **inputs,
+            )
+            group["tests"].append(_record(group, test, "INVALID_ARGUMENT"))
     return _file(
         "PARLEY-KDF",
         "kdf.schema.json",

@@ -28,9 +28,18 @@ VERSION_NOTES = {
         "description": "A row of the staged migration table (VERSION-020).",
     },
     "NoCommonVersion": {"bugType": "FUNCTIONALITY", "description": "No version in common."},
+    "DefaultPolicy": {
+        "bugType": "FUNCTIONALITY",
+        "description": "A driver request without a policy: the default policy (CONF-010).",
+    },
     "InvalidPolicy": {
         "bugType": "FUNCTIONALITY",
         "description": "A local policy that writes a version it does not read.",
+    },
+    "AuthenticOtherVersion": {
+        "bugType": "MISSING_STEP",
+        "description": "A header whose MAC verifies but whose protocol version is not the "
+        "session's (VERSION-011).",
     },
     "VersionTamper": {
         "bugType": "AUTH_BYPASS",
@@ -74,6 +83,10 @@ SCENARIO_NOTES = {
     "LowOrderPoint": {"bugType": "EDGE_CASE", "description": "A small-order X25519 key."},
     "X3dhHeader": {"bugType": "FUNCTIONALITY", "description": "The X3DH header's life."},
     "StateExport": {"bugType": "FUNCTIONALITY", "description": "Export and import of state."},
+    "StateFormat": {
+        "bugType": "MISSING_STEP",
+        "description": "A saved record a loader must refuse with STATE_FORMAT (STORE-010).",
+    },
     "LocalMisuse": {"bugType": "FUNCTIONALITY", "description": "A local error code."},
     "NoBundle": {"bugType": "FUNCTIONALITY", "description": "A message without a bundle."},
     "Fanout": {"bugType": "FUNCTIONALITY", "description": "One message, several installations."},
@@ -288,19 +301,28 @@ def tamper(
     return pb.SerializeToString()
 
 
-def bad_padding_message(state: bytes) -> bytes:
-    """The sender's next message, with a correct MAC over a badly padded ciphertext."""
+def bad_padding_message(
+    state: bytes, *, version: int | None = None, padding_ok: bool = False, skip: int = 0
+) -> bytes:
+    """The sender's next message (``skip`` keys further on), with a correct MAC over a
+    badly padded ciphertext; or, with ``padding_ok``, a well padded one. ``version``
+    writes another protocol version into the header than the session's (VERSION-011)."""
     session = load_session(state)
     ratchet = session.ratchet
-    _, mk = ratchet.sending_chain.next(F)
+    chain = ratchet.sending_chain
+    for _ in range(skip):
+        chain, _ = chain.next(F)
+    _, mk = chain.next(F)
     enc_key, mac_key, iv = F.message_keys(mk.key)
     block = b"bad padding!!!\x00\x11"  # last byte 0x11 > 16: invalid PKCS#7
     # CBC is prefix-stable: the first block of the padded encryption is the
     # raw encryption of `block`, so dropping the padding block leaves a
     # ciphertext whose plaintext ends in an invalid padding byte.
     ciphertext = P.aes256_cbc_encrypt(enc_key, iv, block)[: P.AES_BLOCK_SIZE]
+    if padding_ok:
+        ciphertext = P.aes256_cbc_encrypt(enc_key, iv, b"another version")
     header = encode_ratchet_header(
-        ratchet.version,
+        ratchet.version if version is None else version,
         ratchet.sending_ratchet.public,
         ratchet.previous_sending_chain_length,
         mk.index,

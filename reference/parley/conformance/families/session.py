@@ -687,6 +687,65 @@ def session_scenarios() -> list[dict]:
     b.step("importSession", "STATE_FORMAT", party="alice", inputHex="0aff", session="y")
     out.append(b.done())
 
+    # STORE-010: another profile, and the contradictions (the whole list)
+    def pending(r):
+        r.pending_x3dh.signed_prekey_id = 1
+
+    for tc, comment, who, change in (
+        (
+            "import-profile-2",
+            "a session record of profile 2",
+            "ab",
+            lambda r: setattr(r, "profile", 2),
+        ),
+        (
+            "import-version-0",
+            "a session record of protocol version 0",
+            "ab",
+            lambda r: setattr(r, "version", 0),
+        ),
+        (
+            "import-receiving-key-without-chain",
+            "a receiving ratchet key without a receiving chain key",
+            "ba",
+            lambda r: r.ClearField("receiving_chain_key"),
+        ),
+        (
+            "import-receiving-chain-without-key",
+            "a receiving chain key without a receiving ratchet key",
+            "ba",
+            lambda r: r.ClearField("receiving_ratchet_key"),
+        ),
+        (
+            "import-pending-x3dh-responder",
+            "a responder's record with a pending X3DH header",
+            "ba",
+            pending,
+        ),
+    ):
+        b = Build(
+            f"session/{tc}",
+            comment + ": STATE_FORMAT, and the record unchanged imports",
+            ["StateExport", "StateFormat"],
+            ["STORE-010"],
+        )
+        bun = two(b)
+        b.initiate("alice", "ab", bun, "bob", opk=100)
+        b.respond("bob", "ba", "alice", b.send("ab", "first"))
+        b.step("exportSession", session=who, name="saved")
+        record = state_pb2.SessionState.FromString(b.value("saved"))
+        change(record)
+        party = "alice" if who == "ab" else "bob"
+        b.step(
+            "importSession",
+            "STATE_FORMAT",
+            party=party,
+            inputHex=h(record.SerializeToString()),
+            session="x",
+        )
+        b.step("importSession", party=party, input="saved", session="restored")
+        out.append(b.done())
+
     b = Build(
         "session/encrypt-without-sending-chain",
         "a session state with no sending chain cannot encrypt",

@@ -40,7 +40,15 @@ WIRE_NOTES = {
     "TooLarge": {
         "bugType": "CAN_OF_WORMS",
         "description": "The message is 'message' followed by zero bytes up to 'paddedLength' "
-        "bytes, above max_message_size; it is refused before it is parsed (WIRE-002).",
+        "bytes: above max_message_size, refused before it is parsed; or a message under "
+        "that limit whose ciphertext (its last field, the zero bytes) is above 1 MiB + 16 "
+        "bytes, refused at its place in the decoding order (WIRE-002).",
+    },
+    "WrongWireType": {
+        "bugType": "MALLEABILITY",
+        "description": "A field whose number the schema knows, with another wire type than "
+        "its declared type: an unknown field, skipped; a group that does not end does not "
+        "decode (WIRE-003). Readers MUST agree, so these cases are valid or invalid.",
     },
     "UnknownField": {
         "bugType": "MALLEABILITY",
@@ -85,6 +93,27 @@ def _rebuild(message: bytes, **changes) -> bytes:
         else:
             setattr(pb, key, value)
     return pb.SerializeToString()
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _large_ciphertext(message: bytes, size: int, cls=wire.RatchetMessage, mac=None):
+    """``message`` with its ciphertext replaced by ``size`` zero bytes, written last:
+    the vector holds the bytes up to the ciphertext's length, ``paddedLength`` adds the
+    zeros (any field order is a valid encoding, WIRE-003)."""
+    pb = cls.FromString(message)
+    pb.ClearField("ciphertext")
+    if mac is not None:
+        pb.mac = mac
+    prefix = pb.SerializeToString() + b"\x12" + _varint(size)
+    return prefix, {"paddedLength": len(prefix) + size}
 
 
 def wire_file() -> dict:
@@ -240,6 +269,64 @@ def wire_file() -> dict:
         plain + b"\x78\x01",
         acceptable=True,
     )
+    # WIRE-002's ciphertext limit, step 4 of WIRE-005
+    big = F.max_ciphertext_size + 16
+    prefix, pad = _large_ciphertext(plain, big)
+    rcase(
+        "wire/ratchet/ciphertext-too-large",
+        f"a ciphertext of {big} bytes (1 MiB + 32) in a message under the 1 MiB + 4096 limit",
+        ["TooLarge"],
+        ["WIRE-002", "WIRE-005"],
+        prefix,
+        "MESSAGE_TOO_LARGE",
+        **pad,
+    )
+    prefix, pad = _large_ciphertext(plain, F.max_ciphertext_size + 1)
+    rcase(
+        "wire/ratchet/order/ciphertext-size-before-block-multiple",
+        "a ciphertext of 1 MiB + 17 bytes, too large and not a multiple of 16: the size first",
+        ["CheckOrder", "TooLarge"],
+        ["WIRE-002", "WIRE-005"],
+        prefix,
+        "MESSAGE_TOO_LARGE",
+        **pad,
+    )
+    prefix, pad = _large_ciphertext(plain, big, mac=bytes(31))
+    rcase(
+        "wire/ratchet/order/ciphertext-size-before-mac",
+        "a ciphertext of 1 MiB + 32 bytes and a 31-byte MAC: the ciphertext first",
+        ["CheckOrder", "TooLarge"],
+        ["WIRE-002", "WIRE-005"],
+        prefix,
+        "MESSAGE_TOO_LARGE",
+        **pad,
+    )
+    # WIRE-003: a known field number with the wrong wire type is an unknown field
+    rcase(
+        "wire/ratchet/wrong-wire-type-extra-field",
+        "a second ciphertext (field 2) written as a varint after the message: an unknown "
+        "field, skipped; the message decodes as without it",
+        ["WrongWireType"],
+        ["WIRE-003"],
+        plain + b"\x10\x01",
+    )
+    rcase(
+        "wire/ratchet/wrong-wire-type-group-skipped",
+        "field 1 (the header) first written as an empty group (start and end tag), then "
+        "the real message: the group is skipped",
+        ["WrongWireType"],
+        ["WIRE-003"],
+        b"\x0b\x0c" + plain,
+    )
+    rcase(
+        "wire/ratchet/header-group-tag",
+        "the header's tag 0x0a changed to 0x0b (field 1, start group) with no end group: "
+        "the bytes do not decode",
+        ["Malformed", "WrongWireType"],
+        ["WIRE-003", "WIRE-001"],
+        b"\x0b" + plain[1:],
+        "MALFORMED_MESSAGE",
+    )
     # two faults in one message: the order of WIRE-005 decides the code
     order = ["WIRE-005"]
     v2_pb = wire.RatchetMessage.FromString(v2)
@@ -299,8 +386,8 @@ def wire_file() -> dict:
     nb2 = seal_no_bundle(alice, a_dev.installation_id, bob.public, b"sealed", rng=k.rng, version=2)
     nb_tests = []
 
-    def ncase(tc, comment, flags, reqs, message, expect="ok"):
-        nb_tests.append((_case(tc, comment, flags, reqs, message=h(message)), expect))
+    def ncase(tc, comment, flags, reqs, message, expect="ok", **extra):
+        nb_tests.append((_case(tc, comment, flags, reqs, message=h(message), **extra), expect))
 
     ncase("wire/no-bundle/valid", "a no-bundle message", ["Valid"], ["NOBUNDLE-010"], nb)
     ncase(
@@ -352,6 +439,34 @@ def wire_file() -> dict:
             header=pbn.header, ciphertext=pbn.ciphertext, mac=pbn.mac[:31]
         ).SerializeToString(),
         "MALFORMED_MESSAGE",
+    )
+
+    prefix, pad = _large_ciphertext(nb, big, wire.NoBundleMessage)
+    ncase(
+        "wire/no-bundle/ciphertext-too-large",
+        f"a ciphertext of {big} bytes (1 MiB + 32) in a message under the 1 MiB + 4096 limit",
+        ["TooLarge"],
+        ["WIRE-002", "WIRE-006"],
+        prefix,
+        "MESSAGE_TOO_LARGE",
+        **pad,
+    )
+    prefix, pad = _large_ciphertext(nb, big, wire.NoBundleMessage, mac=bytes(31))
+    ncase(
+        "wire/no-bundle/order/ciphertext-size-before-mac",
+        "a ciphertext of 1 MiB + 32 bytes and a 31-byte MAC: the ciphertext first",
+        ["CheckOrder", "TooLarge"],
+        ["WIRE-002", "WIRE-006"],
+        prefix,
+        "MESSAGE_TOO_LARGE",
+        **pad,
+    )
+    ncase(
+        "wire/no-bundle/wrong-wire-type-extra-field",
+        "the MAC (field 3) written again as a fixed32 after the message: an unknown field, skipped",
+        ["WrongWireType"],
+        ["WIRE-003"],
+        nb + b"\x1d\x01\x02\x03\x04",
     )
 
     # two faults: the order of WIRE-006
