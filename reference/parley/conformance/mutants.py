@@ -1294,6 +1294,218 @@ _STRANGER_MUTANTS = {
 }
 
 
+# -- rules the second implementation found: each mutant breaks one of them -----------
+
+
+def authentic_other_version_decrypted():
+    """An authentic message of another protocol version than the session's is
+    decrypted (VERSION-011)."""
+    from ..profile import Profile
+
+    original = Profile.decrypt
+
+    def decrypt(self, *args, version_ok=True, **kwargs):
+        args = args[:6]  # every argument but version_ok
+        return original(self, *args, **kwargs)
+
+    Profile.decrypt = decrypt
+
+
+def other_version_checked_after_padding():
+    """The session's version is checked after the padding, not right after the MAC
+    (VERSION-011's order)."""
+    from .. import primitives as P
+    from ..errors import MalformedMessage, MessageTooLarge
+    from ..profile import Profile
+
+    def decrypt(self, message_key, ciphertext, mac, associated_data, header, extra=b"", ok=True):
+        if len(ciphertext) > self.max_ciphertext_size:
+            raise MessageTooLarge("ciphertext too large")
+        enc_key, mac_key, iv = self.message_keys(message_key)
+        P.hmac_sha256_verify(
+            mac_key, self.mac_input(associated_data, header, ciphertext, extra), mac
+        )
+        plaintext = P.aes256_cbc_decrypt(enc_key, iv, ciphertext)
+        if not ok:
+            raise MalformedMessage("another protocol version")
+        return plaintext
+
+    Profile.decrypt = decrypt
+
+
+def loaded_session_reads_policy_only():
+    """A loaded session reads only its policy's versions, not its own (STORE-010)."""
+    from .. import state
+
+    _patch_everywhere("session_policy", state.session_policy, lambda policy, version: policy)
+
+
+def _session_fields_without(rule: str):
+    from .. import state
+    from ..errors import StateFormatError
+
+    def check(record):
+        if rule != "version" and record.version == 0:
+            raise StateFormatError("version 0")
+        if rule != "receiving" and bool(record.receiving_ratchet_key) != bool(
+            record.receiving_chain_key
+        ):
+            raise StateFormatError("receiving key and chain")
+        if rule != "pending" and record.HasField("pending_x3dh") and not record.initiator:
+            raise StateFormatError("pending X3DH on a responder")
+
+    _patch_everywhere("check_session_fields", state.check_session_fields, check)
+
+
+def session_version_0_loaded():
+    """A saved session of protocol version 0 is loaded (STORE-010)."""
+    _session_fields_without("version")
+
+
+def session_half_receiving_chain_loaded():
+    """A saved session with a receiving ratchet key but no receiving chain key, or the
+    reverse, is loaded (STORE-010)."""
+    _session_fields_without("receiving")
+
+
+def responder_pending_x3dh_loaded():
+    """A saved responder session with a pending X3DH header is loaded (STORE-010)."""
+    _session_fields_without("pending")
+
+
+def session_other_profile_loaded():
+    """A saved session of a profile this implementation does not implement is loaded
+    as profile 1 (STORE-010)."""
+    from .. import state
+    from ..profile import PROFILE_1
+
+    state.get_profile = lambda profile_id: PROFILE_1
+
+
+def ciphertext_limit_not_decoded():
+    """The decoders accept a ciphertext above 1 MiB + 16 bytes (WIRE-002, WIRE-005,
+    WIRE-006); only decryption would refuse it."""
+    from .. import codec
+
+    codec._ciphertext_size = lambda ciphertext, profile: None
+
+
+def ciphertext_limit_after_block_check():
+    """The ciphertext size is checked after the multiple-of-16 check (WIRE-005's order)."""
+    from .. import codec
+
+    original = codec._ciphertext_size
+
+    def size(ciphertext, profile):
+        if len(ciphertext) % 16 == 0:
+            original(ciphertext, profile)
+
+    codec._ciphertext_size = size
+
+
+def wrong_wire_type_refused():
+    """A known field with the wrong wire type is refused instead of skipped as an
+    unknown field (WIRE-003), as a decoder that reads it by its declared type does."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    from .. import codec
+    from ..errors import MalformedMessage
+
+    original = codec._parse
+    length_delimited = {
+        FieldDescriptor.TYPE_BYTES,
+        FieldDescriptor.TYPE_MESSAGE,
+        FieldDescriptor.TYPE_STRING,
+    }
+
+    def wire_types(data: bytes):
+        i = 0
+        while i < len(data):
+            key, i = _read_varint(data, i)
+            number, kind = key >> 3, key & 7
+            yield number, kind
+            if kind == 0:
+                _, i = _read_varint(data, i)
+            elif kind == 1:
+                i += 8
+            elif kind == 2:
+                n, i = _read_varint(data, i)
+                i += n
+            elif kind == 5:
+                i += 4
+            else:
+                return
+
+    def parse(cls, data, what, profile):
+        message = original(cls, data, what, profile)
+        fields = cls.DESCRIPTOR.fields_by_number
+        for number, kind in wire_types(bytes(data)):
+            field = fields.get(number)
+            if field is None:
+                continue
+            want = 2 if field.type in length_delimited else 0
+            if kind != want:
+                raise MalformedMessage(f"field {number} has wire type {kind}")
+        return message
+
+    codec._parse = parse
+
+
+def _read_varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while i < len(data):
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    return value, i
+
+
+def kdf_any_length():
+    """The driver's Kdf takes a key or input of any length (CONF-010)."""
+    from . import backend
+
+    class Anything:
+        def __contains__(self, item):
+            return True
+
+    for function in list(backend._KDF_LENGTHS):
+        backend._KDF_LENGTHS[function] = (Anything(), Anything())
+
+
+def negotiate_without_policy_refused():
+    """The driver's Negotiate refuses a request without a policy (CONF-010)."""
+    from ..versioning import VersionPolicy, negotiate
+    from . import backend
+
+    def Negotiate(self, request):
+        policy = VersionPolicy(frozenset(request.policy.reads), request.policy.writes)
+        return backend.d.NegotiateResponse(version=negotiate(policy, request.peer_reads))
+
+    backend.ReferenceBackend.Negotiate = Negotiate
+
+
+_SPEC_RULE_MUTANTS = {
+    "authentic-other-version-decrypted": (authentic_other_version_decrypted, ["VERSION-011"]),
+    "other-version-checked-after-padding": (other_version_checked_after_padding, ["VERSION-011"]),
+    "loaded-session-reads-policy-only": (loaded_session_reads_policy_only, ["STORE-010"]),
+    "saved-session-version-0-loaded": (session_version_0_loaded, ["STORE-010"]),
+    "saved-session-half-receiving-chain-loaded": (
+        session_half_receiving_chain_loaded,
+        ["STORE-010"],
+    ),
+    "saved-responder-pending-x3dh-loaded": (responder_pending_x3dh_loaded, ["STORE-010"]),
+    "saved-session-other-profile-loaded": (session_other_profile_loaded, ["STORE-010"]),
+    "ciphertext-limit-not-in-decoder": (ciphertext_limit_not_decoded, ["WIRE-002", "WIRE-005"]),
+    "ciphertext-limit-after-block-check": (ciphertext_limit_after_block_check, ["WIRE-005"]),
+    "wrong-wire-type-refused": (wrong_wire_type_refused, ["WIRE-003"]),
+    "kdf-any-input-length": (kdf_any_length, ["CONF-010"]),
+    "negotiate-without-policy-refused": (negotiate_without_policy_refused, ["CONF-010"]),
+}
+
+
 #: name -> (function, requirement IDs the mutant breaks)
 MUTANTS = {
     "dh-returns-zeros": (dh_zeros, ["X3DH-010"]),
@@ -1328,6 +1540,7 @@ MUTANTS = {
     "no-bundle-marked-forward-secret": (no_bundle_marked_forward_secret, ["NOBUNDLE-002"]),
     "no-bundle-ad-without-installation": (no_bundle_ad_without_installation, ["NOBUNDLE-010"]),
     **_STRANGER_MUTANTS,
+    **_SPEC_RULE_MUTANTS,
 }
 
 
