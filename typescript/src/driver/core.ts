@@ -54,6 +54,11 @@ function need32(b: Uint8Array, what: string): Uint8Array {
   return b;
 }
 
+// CONF-010: a Kdf field the function does not take must be empty.
+function needEmpty(b: Uint8Array, what: string): void {
+  if (b.length !== 0) throw new InvalidArgument(`${what} must be empty for this KDF function`);
+}
+
 class InstallationRecord {
   readonly seenNoBundle = new Set<string>();
   readonly replayCache: NoBundleReplayCache = {
@@ -97,15 +102,19 @@ export class DriverCore {
       case d.KdfFunction.ROOT:
         return { outputs: kdfRk(need32(r.key, "RK"), need32(r.input, "DH output")) };
       case d.KdfFunction.CHAIN:
+        needEmpty(r.input, "input");
         return { outputs: kdfCk(need32(r.key, "CK")) };
       case d.KdfFunction.MESSAGE_KEYS: {
+        needEmpty(r.input, "input");
         const k = messageKeys(need32(r.key, "MK"));
         return { outputs: [k.encKey.slice(), k.macKey.slice(), k.iv.slice()] };
       }
       case d.KdfFunction.X3DH:
+        needEmpty(r.key, "key");
         if (r.input.length !== 96 && r.input.length !== 128) throw new InvalidArgument("X3DH input is 3 or 4 DH outputs");
         return { outputs: [x3dhKdf(r.input)] };
       case d.KdfFunction.NO_BUNDLE:
+        needEmpty(r.key, "key");
         if (r.input.length !== 64) throw new InvalidArgument("no-bundle input is 2 DH outputs");
         return { outputs: [noBundleKdf(r.input)] };
       default:

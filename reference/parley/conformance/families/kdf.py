@@ -146,9 +146,9 @@ def kdf_file() -> dict:
     # CONF-010: an input of the wrong length is INVALID_ARGUMENT, never an output
     wrong = {
         "KDF_RK": [("short-key", 31, 32), ("short-input", 32, 31)],
-        "KDF_CK": [("short-key", 31, 0), ("long-key", 33, 0)],
+        "KDF_CK": [("short-key", 31, 0), ("long-key", 33, 0), ("with-input", 32, 32)],
         "MESSAGE_KEYS": [("short-key", 31, 0)],
-        "X3DH_KDF": [("two-dh", 0, 64)],
+        "X3DH_KDF": [("two-dh", 0, 64), ("with-key", 32, 96)],
         "NO_BUNDLE_KDF": [("three-dh", 0, 96)],
     }
     prefix = {
