@@ -95,7 +95,7 @@ def test_grpc_driver_maps_refusals_and_unimplemented():
             select=["kdf/kdf-rk/", "x3dh/with-opk/initiator"],
         )
         assert {r.status for r in results} == {"skip"}
-        assert len(results) == 4
+        assert len(results) == 6
     finally:
         driver.close()
         server.stop(0)
@@ -125,7 +125,7 @@ def test_failure_known_failure_and_stale_list(tmp_path: Path, capsys):
     assert runner_main(report) == 1
     out = capsys.readouterr().out
     assert "FAIL kdf/kdf-rk/random-1 [RATCHET-010]" in out
-    assert "conformance: 16 passed, 1 failed, 0 skipped" in out.splitlines()
+    assert "conformance: 25 passed, 1 failed, 0 skipped" in out.splitlines()
     known = tmp_path / "known.txt"
     known.write_text("# expected\nkdf/kdf-rk/random-1\n")
     assert runner_main([*report, "--known-failures", str(known)]) == 0

@@ -209,7 +209,7 @@ def check_session_fields(record: pb.SessionState) -> None:
 
 
 def session_policy(policy: VersionPolicy, version: int) -> VersionPolicy:
-    """STORE-010: a loaded session reads its own version besides the policy's."""
+    """STORE-013: a loaded session reads its own version besides the policy's."""
     if version in policy.reads:
         return policy
     return VersionPolicy(policy.reads | {version}, policy.writes)

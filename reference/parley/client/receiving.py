@@ -198,7 +198,7 @@ class _Receive:
     ) -> tuple[bytes | None, str | None, list[Event]]:
         st, now = self.st, self.now
         sessions = st.sessions.to_try(sender_iid)
-        # STORE-010: a saved session reads its own version besides the policy's
+        # STORE-013: a saved session reads its own version besides the policy's
         policy = st.policy
         for _rowid, session, _active in sessions:
             policy = session_policy(policy, session.version)

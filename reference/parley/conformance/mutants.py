@@ -1334,7 +1334,7 @@ def other_version_checked_after_padding():
 
 
 def loaded_session_reads_policy_only():
-    """A loaded session reads only its policy's versions, not its own (STORE-010)."""
+    """A loaded session reads only its policy's versions, not its own (STORE-013)."""
     from .. import state
 
     _patch_everywhere("session_policy", state.session_policy, lambda policy, version: policy)
@@ -1490,7 +1490,7 @@ def negotiate_without_policy_refused():
 _SPEC_RULE_MUTANTS = {
     "authentic-other-version-decrypted": (authentic_other_version_decrypted, ["VERSION-011"]),
     "other-version-checked-after-padding": (other_version_checked_after_padding, ["VERSION-011"]),
-    "loaded-session-reads-policy-only": (loaded_session_reads_policy_only, ["STORE-010"]),
+    "loaded-session-reads-policy-only": (loaded_session_reads_policy_only, ["STORE-013"]),
     "saved-session-version-0-loaded": (session_version_0_loaded, ["STORE-010"]),
     "saved-session-half-receiving-chain-loaded": (
         session_half_receiving_chain_loaded,

@@ -750,7 +750,7 @@ def session_scenarios() -> list[dict]:
         "session/encrypt-without-sending-chain",
         "a session state with no sending chain cannot encrypt",
         ["LocalMisuse", "StateExport"],
-        ["RATCHET-002", "ERR-001"],
+        ["RATCHET-002", "ERR-001", "STORE-012"],
     )
     bun = two(b)
     b.initiate("alice", "ab", bun, "bob", opk=100)

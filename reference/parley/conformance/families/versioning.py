@@ -202,7 +202,7 @@ def other_version_scenarios() -> list[dict]:
         "a version-2 session is exported mid-session and imported (ImportSession has no "
         "policy: the default reads 1); the imported session reads its own version 2",
         ["StagedMigration", "StateExport"],
-        ["STORE-010", "VERSION-011"],
+        ["STORE-013", "VERSION-011"],
     )
     b.party("alice", policy=((1, 2), 2))
     b.party("bob", opks=1, policy=((1, 2), 2))

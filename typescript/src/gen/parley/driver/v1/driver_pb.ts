@@ -350,14 +350,18 @@ export type KdfRequest = Message<"parley.driver.v1.KdfRequest"> & {
   function: KdfFunction;
 
   /**
-   * Key input (RK, CK or MK); empty for X3DH and NO_BUNDLE.
+   * Key input (RK, CK or MK), 32 bytes; empty for X3DH and NO_BUNDLE. A key
+   * or an input of another length than the function takes (CONF-010) is
+   * refused with INVALID_ARGUMENT.
    *
    * @generated from field: bytes key = 3;
    */
   key: Uint8Array;
 
   /**
-   * Other input (DH output or concatenated DH outputs); empty for CHAIN and MESSAGE_KEYS.
+   * Other input: the DH output (32 bytes) for ROOT, DH1 || DH2 || DH3 [|| DH4]
+   * (96 or 128 bytes) for X3DH, DH1 || DH2 (64 bytes) for NO_BUNDLE; empty for
+   * CHAIN and MESSAGE_KEYS.
    *
    * @generated from field: bytes input = 4;
    */
@@ -532,7 +536,8 @@ export const X3dhAgreementResponseSchema: GenMessage<X3dhAgreementResponse> = /*
  */
 export type NegotiateRequest = Message<"parley.driver.v1.NegotiateRequest"> & {
   /**
-   * The local policy.
+   * The local policy; absent (or reading no version): the default policy,
+   * reads 1 and writes 1 (CONF-010), as in CreateInstallationRequest.
    *
    * @generated from field: parley.driver.v1.VersionPolicy policy = 1;
    */
@@ -1150,7 +1155,9 @@ export const ExportSessionResponseSchema: GenMessage<ExportSessionResponse> = /*
  */
 export type ImportSessionRequest = Message<"parley.driver.v1.ImportSessionRequest"> & {
   /**
-   * parley.local.v1.SessionState.
+   * parley.local.v1.SessionState. The imported session reads the default
+   * policy's version 1 and its own SessionState.version (STORE-010); a record
+   * STORE-010 refuses is the Parley error STATE_FORMAT.
    *
    * @generated from field: bytes state = 1;
    */
@@ -1349,7 +1356,7 @@ export type DecodeRatchetMessageRequest = Message<"parley.driver.v1.DecodeRatche
   message: Uint8Array;
 
   /**
-   * The reader's policy.
+   * The reader's policy; absent (or reading no version): the default policy (CONF-010).
    *
    * @generated from field: parley.driver.v1.VersionPolicy policy = 2;
    */
@@ -1468,7 +1475,7 @@ export type DecodeNoBundleMessageRequest = Message<"parley.driver.v1.DecodeNoBun
   message: Uint8Array;
 
   /**
-   * The reader's policy.
+   * The reader's policy; absent (or reading no version): the default policy (CONF-010).
    *
    * @generated from field: parley.driver.v1.VersionPolicy policy = 2;
    */
