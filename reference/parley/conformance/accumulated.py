@@ -1,33 +1,15 @@
 """Accumulated vectors: a long random conversation, committed as one hash.
 
-In the manner of C2SP's CCTV: the vector holds a seed, a step count and the
-SHA-256 of everything the run produced. The walk below is part of the
-runner, so an implementation under test only answers driver calls; it never
-reimplements the walk.
+In the manner of C2SP's CCTV: the vector holds a seed, a step count, the
+outcome counts and the SHA-256 of everything the run produced. The walk is
+part of the runner, so an implementation under test only answers driver
+calls; it never reimplements the walk.
 
-The walk (every choice drawn from ``DeterministicRandom(seed)``):
-
-1. Two parties, Alice and Bob, get identity, installation and prekey keys
-   (Bob: one signed prekey and one one-time prekey). Bob signs a bundle at
-   ``NOW``; Alice starts a session with it and the one-time prekey.
-2. Each of ``steps`` steps draws ``r = u32 % 100``:
-
-   * ``r < 40``: a party sends a random plaintext of ``u32 % 48`` bytes
-     (Bob only once he has a session; otherwise Alice). The message joins the
-     in-flight list.
-   * ``r < 85``: a random in-flight message is delivered (out of order) and
-     leaves the list.
-   * ``r < 92``: a random in-flight message is delivered but stays in flight
-     (a duplicate, later delivered again).
-   * ``r < 96``: a random in-flight message is delivered with the first bit
-     of its MAC flipped, and stays in flight.
-   * otherwise: a random in-flight message is lost.
-
-   Delivery to Bob before he has a session is Respond, afterwards Decrypt;
-   each delivery supplies a fresh ratchet private key from the stream.
-
-Every operation's outcome (message bytes, plaintext, or the refusal's error
-code) is fed, length-prefixed, into SHA-256.
+This module is the executable form of spec/conformance.md, section
+"Accumulated vectors" (CONF-020); each part below names the subsection it
+follows (Draws, Clock, Digest and counts, Setup, Steps). A change here is a
+change of that text, and of the committed hashes; ``tests/test_accumulated_spec.py``
+transcribes the text independently and must still reproduce them.
 """
 
 from __future__ import annotations
@@ -44,10 +26,12 @@ from .scenario import installation_request, to_hex
 
 __all__ = ["NOW", "run_accumulated"]
 
+#: spec: "Clock". 2026-01-01T00:00:00Z.
 NOW = 1_767_225_600
 
 
 def _flip_mac(message: bytes) -> bytes:
+    """spec: "Steps", the forged copy: mac[0] XOR 0x80, encoded again (WIRE-004)."""
     decoded = wire_pb2.RatchetMessage.FromString(message)
     mac = bytearray(decoded.mac)
     mac[0] ^= 0x80
@@ -56,7 +40,11 @@ def _flip_mac(message: bytes) -> bytes:
 
 
 def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
-    """Run the walk; return (SHA-256 hex of all outcomes, counts of each outcome)."""
+    """Run the walk; return (SHA-256 hex of all outcomes, counts of each outcome).
+
+    ``drivers["a"]`` serves Alice, ``drivers["b"]`` (else "a") Bob (spec: "Setup").
+    """
+    # spec: "Draws": key(), u32() and bytes(n) from the stream of CONF-002
     rng = DeterministicRandom(seed)
     key = lambda: rng.random_bytes(32)  # noqa: E731
     u32 = lambda: struct.unpack(">I", rng.random_bytes(4))[0]  # noqa: E731
@@ -64,8 +52,10 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
     counts: Counter = Counter()
 
     def absorb(tag: bytes, data: bytes) -> None:
+        """spec: "Digest and counts": tag || u32 big-endian length || data."""
         digest.update(tag + struct.pack(">I", len(data)) + data)
 
+    # spec: "Setup", step 1: Alice, then Bob
     a, b = drivers.get("a"), drivers.get("b") or drivers["a"]
     parties = {}
     for name, driver in (("alice", a), ("bob", b)):
@@ -83,12 +73,14 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
             bytes.fromhex(party["installationId"]),
         )
         absorb(b"I", response.identity)
+    # spec: "Setup", step 2: Bob's bundle
     bob_driver, bob_inst, bob_id = parties["bob"]
     alice_driver, alice_inst, alice_id = parties["alice"]
     bundle = bob_driver.call(
         "CreateBundle", d.CreateBundleRequest(installation_handles=[bob_inst], now=NOW)
     ).bundle
     absorb(b"B", bundle)
+    # spec: "Setup", step 3: EK_A, then the ratchet key
     alice_session = alice_driver.call(
         "Initiate",
         d.InitiateRequest(
@@ -106,6 +98,7 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
     in_flight: list[tuple[str, bytes]] = []
 
     def deliver(recipient: str, message: bytes) -> None:
+        """spec: "Steps", to deliver: the ratchet key first, then Respond or Decrypt."""
         driver = drivers_of[recipient]
         ratchet_key = key()
         try:
@@ -136,6 +129,7 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
         counts["decrypted"] += 1
         absorb(b"P", response.plaintext)
 
+    # spec: "Steps"
     for _ in range(steps):
         r = u32() % 100
         if r < 40 or not in_flight:
