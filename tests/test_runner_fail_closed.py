@@ -268,3 +268,68 @@ def test_exit_codes_are_documented_in_the_spec_and_help():
     for label, code in EXIT_CODES.items():
         assert re.search(rf"^\| {code} \| `{label}` \|", text, re.M), label
         assert re.search(rf"^\s+(?:{code}\s+)?{label}\s", EPILOG, re.M), label
+
+
+def test_an_optional_operation_cannot_vanish_halfway_through_a_case():
+    """A driver that answers ExportInstallation before a refused Respond, but not after it."""
+
+    class Flaky(ReferenceBackend):
+        calls = 0
+
+        def ExportInstallation(self, request):
+            Flaky.calls += 1
+            if Flaky.calls % 2 == 0:
+                raise NotImplementedError
+            return super().ExportInstallation(request)
+
+    results = run_suite(load_vectors(VECTORS), {"a": DirectDriver(Flaky())}, select="session/")
+    failed = [r for r in results if r.status == "fail"]
+    assert failed and all("UNIMPLEMENTED after it" in r.message for r in failed)
+
+
+def test_a_driver_without_get_capabilities_is_an_error(tmp_path, capsys):
+    class Nothing:
+        pass
+
+    server, port = make_server("127.0.0.1", 0, backend=Nothing())
+    try:
+        code = runner_main(
+            [
+                "--vectors",
+                str(VECTORS),
+                "--report-dir",
+                str(tmp_path),
+                "--target",
+                f"127.0.0.1:{port}",
+            ]
+        )
+    finally:
+        server.stop(0)
+    assert code == EXIT_CODES["ERROR"] == 2
+    assert capsys.readouterr().out.splitlines()[-1].startswith("ERROR: GetCapabilities of")
+
+
+def test_the_verdict_says_which_optional_checks_were_not_made(tmp_path, capsys):
+    class NoExportInstallation(ReferenceBackend):
+        def ExportInstallation(self, request):
+            raise NotImplementedError
+
+    server, port = make_server("127.0.0.1", 0, backend=NoExportInstallation())
+    try:
+        code = runner_main(
+            [
+                "-q",
+                "--vectors",
+                str(VECTORS),
+                "--report-dir",
+                str(tmp_path),
+                "--target",
+                f"127.0.0.1:{port}",
+            ]
+        )
+    finally:
+        server.stop(0)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert code == 0
+    assert last.startswith(f"CONFORMANT: all {_count()} cases passed")
+    assert "check(s) of an optional operation not made" in last

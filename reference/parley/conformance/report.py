@@ -81,7 +81,11 @@ def verdict(
         return Verdict("NOT CONFORMANT", reasons)
     scope = f"all {len(results)} cases passed"
     if permitted:
-        scope += f" but {len(permitted)} skipped as CONF-004 permits"
+        scope = f"{len(results) - len(permitted)} cases passed, {len(permitted)} skipped as "
+        scope += "CONF-004 permits"
+    unmade = sum(len(r.notes) for r in results)
+    if unmade:
+        scope += f", {unmade} check(s) of an optional operation not made (see the notes)"
     if partial:
         return Verdict("PASS", [scope + " (a partial run, not a claim of conformance)"])
     named = ", ".join(str(p) for p in sorted(profiles))

@@ -158,6 +158,13 @@ class Scenario:
             self.notes.append(f"{method} unsupported: state-unchanged check skipped")
             return None
 
+    def _snapshot_after(self, driver, method: str, request) -> bytes:
+        """The state after a step; the driver answered ``method`` before, so it must now."""
+        try:
+            return driver.call(method, request).state
+        except Unsupported:
+            raise Mismatch(f"{method} answered before the step, UNIMPLEMENTED after it") from None
+
     # -- the run -------------------------------------------------------------
 
     def run(self) -> None:
@@ -226,7 +233,7 @@ class Scenario:
             self.sessions[step["session"]] = (driver, response.session_handle)
             self.expect(step, "plaintext", response.plaintext)
         if before is not None and not self.record:
-            after = driver.call("ExportInstallation", export).state
+            after = self._snapshot_after(driver, "ExportInstallation", export)
             if after != before:
                 raise Mismatch(f"step {self._index(step)}: the installation changed")
 
@@ -256,7 +263,7 @@ class Scenario:
         if response is not None:
             self.expect(step, "plaintext", response.plaintext)
         if before is not None and not self.record:
-            after = driver.call("ExportSession", export).state
+            after = self._snapshot_after(driver, "ExportSession", export)
             if after != before:
                 raise Mismatch(f"step {self._index(step)}: the session state changed")
 
