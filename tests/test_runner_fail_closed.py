@@ -333,3 +333,40 @@ def test_the_verdict_says_which_optional_checks_were_not_made(tmp_path, capsys):
     assert code == 0
     assert last.startswith(f"CONFORMANT: all {_count()} cases passed")
     assert "check(s) of an optional operation not made" in last
+
+
+def test_a_state_changed_by_a_refused_step_names_the_changed_field():
+    """A driver whose Decrypt advances the receiving counter even when it refuses."""
+    from parley.errors import ParleyError
+    from parley.local.v1 import state_pb2
+
+    bumped: set[int] = set()
+
+    class CommitsOnFailure(ReferenceBackend):
+        def Decrypt(self, request):
+            try:
+                return super().Decrypt(request)
+            except ParleyError:
+                bumped.add(request.session_handle)
+                raise
+
+        def ExportSession(self, request):
+            state = super().ExportSession(request).state
+            if request.session_handle in bumped:
+                decoded = state_pb2.SessionState.FromString(state)
+                decoded.receiving_message_number += 1
+                state = decoded.SerializeToString()
+            return d.ExportSessionResponse(state=state)
+
+    [result] = run_suite(
+        load_vectors(VECTORS),
+        {"a": DirectDriver(CommitsOnFailure())},
+        select="session/skipped-key-used-once",
+    )
+    assert result.status == "fail"
+    assert result.difference["path"] == "sessionState.receiving_message_number"
+    assert result.difference["messageType"] == "parley.local.v1.SessionState"
+    assert "refused, and the session changed: sessionState.receiving_message_number" in (
+        result.message
+    )
+    assert "before it" in result.message

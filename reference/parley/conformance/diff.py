@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError, Message
 
+from ..local.v1 import state_pb2
 from ..v1 import wire_pb2
 
 __all__ = ["EXPECTED_TYPES", "Difference", "diff_bytes", "diff_value", "expected_type"]
@@ -31,6 +32,9 @@ EXPECTED_TYPES: dict[tuple[str, str | None], type[Message]] = {
     ("message", "sealNoBundle"): wire_pb2.NoBundleMessage,
     ("body", "ratchet"): wire_pb2.RatchetMessage,
     ("body", "no_bundle"): wire_pb2.NoBundleMessage,
+    # a state exported before and after a refused step (RATCHET-040)
+    ("sessionState", None): state_pb2.SessionState,
+    ("installationState", None): state_pb2.InstallationState,
 }
 
 #: Bytes fields that carry an encoded message, decoded before they are compared.
@@ -64,11 +68,11 @@ class Difference:
     message_type: str | None = None
     note: str = ""
 
-    def text(self) -> str:
+    def text(self, against: str = "the vector says") -> str:
         where = f" (as {self.message_type})" if self.message_type else ""
         at = f", first differing byte at offset {self.offset}" if self.offset is not None else ""
         note = f"; {self.note}" if self.note else ""
-        return f"{self.path}{where} is {self.actual}, the vector says {self.expected}{at}{note}"
+        return f"{self.path}{where} is {self.actual}, {against} {self.expected}{at}{note}"
 
     def as_json(self) -> dict:
         out = {"path": self.path, "actual": self.actual, "expected": self.expected}
@@ -198,6 +202,8 @@ def diff_value(actual, expected, name: str, context: str | None = None) -> Diffe
     """The first difference of two JSON values (hex strings as bytes), or None."""
     if actual == expected:
         return None
+    if isinstance(actual, bytes | bytearray) and isinstance(expected, bytes | bytearray):
+        return diff_bytes(actual, expected, name, expected_type(name, context))
     if isinstance(actual, dict) and isinstance(expected, dict):
         for key in list(expected) + [k for k in actual if k not in expected]:
             if actual.get(key) != expected.get(key):

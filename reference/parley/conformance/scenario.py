@@ -39,14 +39,21 @@ class Mismatch(Exception):
         self.difference = difference
 
 
-def mismatch(prefix: str, key: str, actual, expected, context: str | None = None) -> Mismatch:
+def mismatch(
+    prefix: str,
+    key: str,
+    actual,
+    expected,
+    context: str | None = None,
+    against: str = "the vector says",
+) -> Mismatch:
     """A Mismatch of the output ``key``: its first differing field, both values, the offset."""
     from .diff import diff_value
 
     difference = diff_value(actual, expected, key, context)
     if difference is None:  # equal once normalised: say so rather than hide it
-        return Mismatch(f"{prefix}{key} is {actual!r}, the vector says {expected!r}")
-    return Mismatch(prefix + difference.text(), difference)
+        return Mismatch(f"{prefix}{key} is {actual!r}, {against} {expected!r}")
+    return Mismatch(prefix + difference.text(against), difference)
 
 
 def from_hex(value: str) -> bytes:
@@ -235,7 +242,10 @@ class Scenario:
         if before is not None and not self.record:
             after = self._snapshot_after(driver, "ExportInstallation", export)
             if after != before:
-                raise Mismatch(f"step {self._index(step)}: the installation changed")
+                prefix = (
+                    f"step {self._index(step)} (respond): refused, and the installation changed: "
+                )
+                raise mismatch(prefix, "installationState", after, before, against="before it")
 
     def op_encrypt(self, step: dict) -> None:
         driver, handle = self.sessions[step["session"]]
@@ -265,7 +275,8 @@ class Scenario:
         if before is not None and not self.record:
             after = self._snapshot_after(driver, "ExportSession", export)
             if after != before:
-                raise Mismatch(f"step {self._index(step)}: the session state changed")
+                prefix = f"step {self._index(step)} (decrypt): refused, and the session changed: "
+                raise mismatch(prefix, "sessionState", after, before, against="before it")
 
     def op_exportSession(self, step: dict) -> None:
         driver, handle = self.sessions[step["session"]]
