@@ -162,14 +162,21 @@ def test_schemas_are_included_not_copied() -> None:
 
 @pytest.mark.requirement("ERR-004")
 def test_error_registry_matches_the_code() -> None:
+    from parley.client.errors import CLIENT_ERROR_CODES
     from parley.errors import ERROR_CODES, LocalError, RemoteError
 
-    table = {}
+    table, library = {}, {}
+    target = table
     for line in (SPEC / "errors.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("### Library codes"):
+            target = library
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and re.fullmatch(r"`[A-Z_]+`", cells[0]):
-            table[cells[0].strip("`")] = cells
+            target[cells[0].strip("`")] = cells
     assert sorted(table) == sorted(ERROR_CODES)
+    assert library and set(library) <= set(CLIENT_ERROR_CODES)
+    for code, cells in library.items():
+        assert f"`{CLIENT_ERROR_CODES[code].__name__}`" in cells[1], code
     for code, cls in ERROR_CODES.items():
         _, cls_cell, kind, meaning, behaviour = table[code]
         assert f"`{cls.__name__}`" in cls_cell, code

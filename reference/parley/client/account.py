@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..bundle import Bundle, InstallationPreKeys
 from ..codec import (
+    ENVELOPE_FORMAT_VERSION,
     Envelope,
     InstallationMessage,
     decode_envelope,
@@ -141,6 +142,17 @@ def _row(values: tuple | None) -> _Row | None:
         return None
     a, i, n, s, b, bt, r, st, at = values
     return _Row(bytes(a), bytes(i), n, bool(s), bytes(b) if b else None, bt, bool(r), st, at)
+
+
+class _NoBundleReplayCache:
+    """The ephemeral keys of accepted no-bundle messages, as the store holds them."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __contains__(self, ephemeral_key: object) -> bool:
+        key = b"N" + bytes(ephemeral_key)  # type: ignore[arg-type]
+        return self._store.one("SELECT 1 FROM seen WHERE digest = ?", (key,)) is not None
 
 
 def new_installation_keys(
@@ -752,7 +764,10 @@ class Account:
                 )
         return encode_envelope(
             Envelope(
-                self.policy.writes, self.installation_id, tuple(copies), own if attach else None
+                ENVELOPE_FORMAT_VERSION,
+                self.installation_id,
+                tuple(copies),
+                own if attach else None,
             )
         )
 
@@ -912,15 +927,18 @@ class Account:
     ) -> tuple[bytes | None, str | None, list[Event], bool]:
         try:
             opened = open_no_bundle(
-                self._identity, body, sender_iid, policy=self.policy, profile=self.profile
+                self._identity,
+                body,
+                sender_iid,
+                replay_cache=_NoBundleReplayCache(self._store),  # NOBUNDLE-020
+                policy=self.policy,
+                profile=self.profile,
             )
             payload = P.decode_payload(opened.plaintext)
         except ParleyError as exc:
             return None, exc.code, [], False
         sender = opened.sender.signing_key
         key = b"N" + opened.ephemeral_key
-        if self._store.one("SELECT 1 FROM seen WHERE digest = ?", (key,)):
-            return sender, "REPLAYED_INITIAL_MESSAGE", [], False  # NOBUNDLE-020
         self._store.execute("INSERT INTO seen (digest, at) VALUES (?, ?)", (key, now))
         if sender == self.account_id:
             return sender, None, [], False

@@ -63,13 +63,15 @@ def _policy(message: d.VersionPolicy | None) -> VersionPolicy:
 
 
 class _Installation:
-    __slots__ = ("identity", "keys", "policy", "profile")
+    __slots__ = ("identity", "keys", "no_bundle_seen", "policy", "profile")
 
     def __init__(self, identity, keys, policy, profile):
         self.identity = identity
         self.keys = keys
         self.policy = policy
         self.profile = profile
+        #: The no-bundle replay cache (NOBUNDLE-020): EKs of accepted messages.
+        self.no_bundle_seen: set[bytes] = set()
 
 
 class ReferenceBackend:
@@ -308,9 +310,11 @@ class ReferenceBackend:
             inst.identity,
             request.message,
             request.sender_installation_id,
+            replay_cache=inst.no_bundle_seen,
             policy=inst.policy,
             profile=inst.profile,
         )
+        inst.no_bundle_seen.add(opened.ephemeral_key)
         return d.OpenNoBundleResponse(
             plaintext=opened.plaintext,
             sender_identity=opened.sender.to_bytes(),
