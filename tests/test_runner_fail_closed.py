@@ -370,3 +370,28 @@ def test_a_state_changed_by_a_refused_step_names_the_changed_field():
         result.message
     )
     assert "before it" in result.message
+
+
+def test_an_accumulated_mismatch_names_the_first_record_that_differs():
+    """A driver that answers every 50th Encrypt with one ciphertext byte changed."""
+
+    class Drifting(ReferenceBackend):
+        encrypted = 0
+
+        def Encrypt(self, request):
+            response = super().Encrypt(request)
+            Drifting.encrypted += 1
+            if Drifting.encrypted % 50:
+                return response
+            message = wire_pb2.RatchetMessage.FromString(response.message)
+            message.ciphertext = bytes([message.ciphertext[0] ^ 1]) + message.ciphertext[1:]
+            return d.EncryptResponse(message=message.SerializeToString())
+
+    [result] = run_suite(
+        load_vectors(VECTORS), {"a": DirectDriver(Drifting())}, select="accumulated/short"
+    )
+    assert result.status == "fail"
+    assert "first divergence: record " in result.message
+    assert result.difference["path"] == "message.ciphertext"
+    assert result.difference["messageType"] == "parley.v1.RatchetMessage"
+    assert "the reference has" in result.message

@@ -24,7 +24,7 @@ from ..v1 import wire_pb2
 from .drivers import Refused
 from .scenario import installation_request, to_hex
 
-__all__ = ["NOW", "run_accumulated"]
+__all__ = ["NOW", "first_divergence", "run_accumulated"]
 
 #: spec: "Clock". 2026-01-01T00:00:00Z.
 NOW = 1_767_225_600
@@ -39,11 +39,16 @@ def _flip_mac(message: bytes) -> bytes:
     return decoded.SerializeToString()
 
 
-def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
+def run_accumulated(
+    seed: bytes, steps: int, drivers: dict, trace: list | None = None
+) -> tuple[str, dict]:
     """Run the walk; return (SHA-256 hex of all outcomes, counts of each outcome).
 
     ``drivers["a"]`` serves Alice, ``drivers["b"]`` (else "a") Bob (spec: "Setup").
+    ``trace``, if given, receives every record as (step, tag, data); step -1 is
+    the setup. It only serves to say where two runs part (:func:`first_divergence`).
     """
+    step = -1
     # spec: "Draws": key(), u32() and bytes(n) from the stream of CONF-002
     rng = DeterministicRandom(seed)
     key = lambda: rng.random_bytes(32)  # noqa: E731
@@ -54,6 +59,8 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
     def absorb(tag: bytes, data: bytes) -> None:
         """spec: "Digest and counts": tag || u32 big-endian length || data."""
         digest.update(tag + struct.pack(">I", len(data)) + data)
+        if trace is not None:
+            trace.append((step, tag.decode(), bytes(data)))
 
     # spec: "Setup", step 1: Alice, then Bob
     a, b = drivers.get("a"), drivers.get("b") or drivers["a"]
@@ -130,7 +137,7 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
         absorb(b"P", response.plaintext)
 
     # spec: "Steps"
-    for _ in range(steps):
+    for step in range(steps):  # noqa: B007 -- absorb() reads it for the trace
         r = u32() % 100
         if r < 40 or not in_flight:
             sender = "alice" if sessions["bob"] is None or u32() % 2 == 0 else "bob"
@@ -160,3 +167,43 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
             del in_flight[index]
             counts["lost"] += 1
     return digest.hexdigest(), dict(sorted(counts.items()))
+
+
+#: The message type of each record's data, for the diff of a divergence.
+_RECORD_TYPES = {"B": wire_pb2.Bundle, "E": wire_pb2.RatchetMessage}
+_RECORD_NAMES = {"I": "identity", "B": "bundle", "E": "message", "P": "plaintext", "X": "code"}
+
+
+def first_divergence(seed: bytes, steps: int, mine: list):
+    """Where a run's ``trace`` first parts from the reference's run: a Mismatch, or None.
+
+    The walk is deterministic, so the reference implementation (in process)
+    replays the records the vector's hash was made of; the first record that
+    differs is decoded like any other output (:mod:`.diff`). Later records
+    follow from it and are not reported.
+    """
+    from .diff import diff_bytes
+    from .drivers import DirectDriver
+    from .scenario import Mismatch
+
+    theirs: list = []
+    run_accumulated(seed, steps, {"a": DirectDriver(), "b": DirectDriver()}, theirs)
+    for index, (got, want) in enumerate(zip(mine, theirs, strict=False)):
+        if got == want:
+            continue
+        where = "the setup" if want[0] < 0 else f"step {want[0]}"
+        if got[1] != want[1]:
+            text = (
+                f"record {index} ({where}): a {_RECORD_NAMES[got[1]]} ({got[1]}) where the "
+                f"reference has a {_RECORD_NAMES[want[1]]} ({want[1]}): "
+                f"{got[2]!r:.80} against {want[2]!r:.80}"
+            )
+            return Mismatch(text)
+        name = _RECORD_NAMES[got[1]]
+        difference = diff_bytes(got[2], want[2], name, _RECORD_TYPES.get(got[1]))
+        return Mismatch(
+            f"record {index} ({where}): " + difference.text("the reference has"), difference
+        )
+    if len(mine) != len(theirs):
+        return Mismatch(f"the run has {len(mine)} records, the reference's {len(theirs)}")
+    return None

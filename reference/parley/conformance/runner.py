@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..driver.v1 import driver_pb2 as d
-from .accumulated import run_accumulated
+from .accumulated import first_divergence, run_accumulated
 from .drivers import DriverFailure, Refused, Unsupported
 from .policy import capabilities_permit, operation_optional
 from .scenario import Mismatch, Scenario, from_hex, mismatch, policy_pb, to_hex
@@ -303,15 +303,22 @@ def check_scenario(group: dict, test: dict, drivers: dict, record: bool) -> list
 
 
 def check_accumulated(group: dict, test: dict, drivers: dict, record: bool) -> None:
-    digest, counts = run_accumulated(from_hex(test["seed"]), test["steps"], drivers)
+    trace: list = []
+    digest, counts = run_accumulated(from_hex(test["seed"]), test["steps"], drivers, trace)
     if record:
         test["sha256"] = digest
         test["counts"] = counts
         return
-    if counts != test["counts"]:
-        raise Mismatch(f"outcome counts {counts} differ from the vector's {test['counts']}")
-    if digest != test["sha256"]:
-        raise Mismatch(f"SHA-256 of all outputs is {digest}, the vector says {test['sha256']}")
+    if counts != test["counts"] or digest != test["sha256"]:
+        summary = (
+            f"outcome counts {counts} differ from the vector's {test['counts']}"
+            if counts != test["counts"]
+            else f"SHA-256 of all outputs is {digest}, the vector says {test['sha256']}"
+        )
+        where = first_divergence(from_hex(test["seed"]), test["steps"], trace)
+        if where is None:  # the reference no longer gives the vector's hash either
+            raise Mismatch(summary + "; the reference's run has the same records")
+        raise Mismatch(f"{summary}; first divergence: {where}", where.difference)
 
 
 CHECKS = {
