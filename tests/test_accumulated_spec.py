@@ -241,3 +241,33 @@ def test_the_hash_depends_on_every_rule():
     assert walk(seed, case["steps"])[0] == case["sha256"]
     assert walk(seed, case["steps"] - 1)[0] != case["sha256"]
     assert walk(bytes(32), case["steps"])[0] != case["sha256"]
+
+
+@pytest.mark.requirement("CONF-020")
+def test_the_transcription_uses_the_constants_the_text_states():
+    """Every number and tag this module uses, as the spec section spells it."""
+    text = (default_vector_dir().parent / "spec" / "conformance.md").read_text()
+    section = text[text.index("## Accumulated vectors") : text.index("## Vectors, tests")]
+    for phrase in (
+        "`NOW` = 1767225600",
+        "`key()`: 32 bytes",
+        "`u32()`: 4 bytes, read as an unsigned big-endian integer",
+        "the installation id `bytes(16)`",
+        "one signed prekey (id 1",
+        "one one-time prekey\n      (id 2",
+        "`one_time_prekey_id` = 2",
+        "`r` = `u32()` mod 100",
+        "If `r` < 40, or the in-flight list is empty",
+        "draw `u32()` mod 2: 0 is Alice, 1 is Bob",
+        "`n` = `u32()` mod 48",
+        "40 ≤ `r` < 85: remove the entry, then **deliver**",
+        "85 ≤ `r` < 92: **deliver** its message and leave the entry",
+        "92 ≤ `r` < 96: **deliver** the *forged copy*",
+        "96 ≤ `r` < 100: remove the entry and count `lost`",
+        "draw the ratchet key `key()`, always",
+        "(that byte XOR 0x80)",
+        "then the length of its data as 4 bytes unsigned big-endian",
+    ):
+        assert phrase in section, phrase
+    for tag in "IBEPX":
+        assert f"| `{tag}` |" in section

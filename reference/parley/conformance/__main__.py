@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="spec folder for the coverage per chapter (default: spec/ beside --vectors)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print failures only")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only failures, coverage gaps, the verdict"
+    )
     args = parser.parse_args(argv)
     spec_dir = args.spec or args.vectors.resolve().parent / "spec"
 
