@@ -368,7 +368,7 @@ def test_a_state_changed_by_a_refused_step_names_the_changed_field():
     assert result.status == "fail"
     assert result.difference["path"] == "sessionState.receiving_message_number"
     assert result.difference["messageType"] == "parley.local.v1.SessionState"
-    assert "refused, and the session changed: sessionState.receiving_message_number" in (
+    assert "(decrypt): the session changed: sessionState.receiving_message_number" in (
         result.message
     )
     assert "before it" in result.message

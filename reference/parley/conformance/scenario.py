@@ -235,9 +235,7 @@ class Scenario:
         if before is not None and not self.record:
             after = driver.call("ExportInstallation", export).state
             if after != before:
-                prefix = (
-                    f"step {self._index(step)} (respond): refused, and the installation changed: "
-                )
+                prefix = f"step {self._index(step)} (respond): the installation changed: "
                 raise mismatch(prefix, "installationState", after, before, against="before it")
 
     def op_encrypt(self, step: dict) -> None:
@@ -268,7 +266,7 @@ class Scenario:
         if before is not None and not self.record:
             after = driver.call("ExportSession", export).state
             if after != before:
-                prefix = f"step {self._index(step)} (decrypt): refused, and the session changed: "
+                prefix = f"step {self._index(step)} (decrypt): the session changed: "
                 raise mismatch(prefix, "sessionState", after, before, against="before it")
 
     def op_exportSession(self, step: dict) -> None:
