@@ -53,6 +53,9 @@ from ..state import dump_identity, dump_installation, load_identity, load_instal
 from ..versioning import CURRENT_POLICY, VersionPolicy
 from . import payload as P
 from .contact_code import decode_contact_code, encode_contact_code
+from .decisions import HELLO as DECIDE_HELLO
+from .decisions import OWN_ENVELOPE, SessionCandidate, choose_session, failure_action, select_copy
+from .decisions import RESET as DECIDE_RESET
 from .errors import CannotSend, InvalidContactCode, InvalidLinkPayload, UnknownContact
 from .events import (
     BundleRejected,
@@ -69,10 +72,6 @@ from .store import Store
 
 __all__ = ["Account", "Contact", "HistoryEntry", "Installation"]
 
-#: Reasons of an undecryptable message that start the reset flow (SESSION-020).
-RESET_REASONS = frozenset(
-    {"NO_SESSION", "UNKNOWN_PREKEY", "INVALID_MAC", "TOO_MANY_SKIPPED_MESSAGES"}
-)
 #: Own bundle: re-signed when its entries change, or once it is this old.
 BUNDLE_REFRESH = 24 * 60 * 60
 LINK_MAGIC = b"parley-link-1\n"
@@ -868,7 +867,8 @@ class Account:
         except ParleyError as exc:
             return [UndecryptableMessage(None, None, exc.code)]
         sender_iid = envelope.sender_installation_id
-        if sender_iid == self.installation_id:
+        selection, index = select_copy(envelope, self.installation_id)  # MULTI-003
+        if selection == OWN_ENVELOPE:
             return []
         events: list[Event] = []
         bundle = envelope.sender_bundle
@@ -878,7 +878,7 @@ class Account:
             # A known account's bundle first, so a reset below uses the newest one.
             events += self._accept_bundle(bundle, None, now)
             bundle_done = True
-        copy = envelope.for_installation(self.installation_id)
+        copy = None if index is None else envelope.messages[index]
         sender: bytes | None = None
         failure: str | None = None
         wants_session = False
@@ -910,8 +910,9 @@ class Account:
                 if sender is None:
                     sender = self._owner_of(sender_iid)
             reset = None
-            if sender is not None and failure in RESET_REASONS | {"NOT_ADDRESSED"}:
-                kind = P.HELLO if failure == "NOT_ADDRESSED" else P.RESET
+            action = failure_action(failure)
+            if sender is not None and action in (DECIDE_RESET, DECIDE_HELLO):
+                kind = P.HELLO if action == DECIDE_HELLO else P.RESET
                 reset = self._reset(sender, sender_iid, now, kind)
             events.append(UndecryptableMessage(sender, sender_iid, failure, reset))
         return events
@@ -1026,14 +1027,14 @@ class Account:
         # A RESET is no simultaneous initiation: the peer could not use our
         # pending session (SESSION-020), so its new session must win on both sides.
         is_reset = plaintext[:1] == bytes([P.RESET])
-        activate = True
-        if (
-            current is not None
-            and current.initiator
-            and current.pending_x3dh is not None
-            and not is_reset
-        ):
-            activate = session.session_id < current.session_id
+        candidate = (
+            None
+            if current is None
+            else SessionCandidate(
+                current.session_id, current.initiator, current.pending_x3dh is not None
+            )
+        )
+        activate = choose_session(candidate, session.session_id, is_reset) == session.session_id
         self._insert_session(session, activate, now)
         return (
             account,

@@ -390,3 +390,57 @@ class ReferenceBackend:
             ],
             sender_bundle=envelope.sender_bundle.to_bytes() if envelope.sender_bundle else b"",
         )
+
+    # -- library layer: contact codes, payloads, decisions ---------------------------
+
+    def EncodeContactCode(self, request: d.EncodeContactCodeRequest) -> d.EncodeContactCodeResponse:
+        from ..client.contact_code import encode_contact_code
+
+        text = encode_contact_code(decode_bundle(request.bundle))
+        return d.EncodeContactCodeResponse(text=text, qr_text=text.upper())
+
+    def DecodeContactCode(self, request: d.DecodeContactCodeRequest) -> d.DecodeContactCodeResponse:
+        from ..client.contact_code import decode_contact_code
+
+        return d.DecodeContactCodeResponse(bundle=decode_contact_code(request.text).to_bytes())
+
+    def EncodePayload(self, request: d.EncodePayloadRequest) -> d.EncodePayloadResponse:
+        from ..client.payload import Payload, encode_payload
+
+        payload = Payload(request.kind, request.message_id, request.body, request.peer or None)
+        return d.EncodePayloadResponse(plaintext=encode_payload(payload))
+
+    def DecodePayload(self, request: d.DecodePayloadRequest) -> d.DecodePayloadResponse:
+        from ..client.payload import decode_payload
+
+        payload = decode_payload(request.plaintext)
+        return d.DecodePayloadResponse(
+            kind=payload.kind,
+            message_id=payload.message_id,
+            peer=payload.peer or b"",
+            body=payload.body,
+        )
+
+    def ChooseSession(self, request: d.ChooseSessionRequest) -> d.ChooseSessionResponse:
+        from ..client.decisions import SessionCandidate, choose_session
+
+        current = None
+        if request.HasField("current"):
+            c = request.current
+            current = SessionCandidate(c.session_id, c.initiated, c.pending)
+        chosen = choose_session(current, request.accepted_session_id, request.accepted_reset)
+        return d.ChooseSessionResponse(chosen_session_id=chosen)
+
+    def SelectCopy(self, request: d.SelectCopyRequest) -> d.SelectCopyResponse:
+        from ..client.decisions import select_copy
+
+        selection, index = select_copy(decode_envelope(request.envelope), request.installation_id)
+        return d.SelectCopyResponse(
+            selection=d.CopySelection.Value("COPY_SELECTION_" + selection), index=index or 0
+        )
+
+    def DecideFailure(self, request: d.DecideFailureRequest) -> d.DecideFailureResponse:
+        from ..client.decisions import failure_action
+
+        action = failure_action(request.reason)
+        return d.DecideFailureResponse(action=d.FailureAction.Value("FAILURE_ACTION_" + action))

@@ -31,9 +31,12 @@ from .families import (
     accumulated,
     bundle,
     compromise,
+    contact,
     fanout,
     kdf,
+    multi_device,
     no_bundle,
+    payload,
     session,
     versioning,
     wire,
@@ -53,6 +56,9 @@ FILES = {
     "fanout": fanout.fanout_file,
     "compromise": compromise.compromise_file,
     "accumulated": accumulated.accumulated_file,
+    "contact": contact.contact_file,
+    "payload": payload.payload_file,
+    "multi_device": multi_device.multi_device_file,
 }
 
 

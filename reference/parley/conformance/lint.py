@@ -27,6 +27,7 @@ from pathlib import Path
 from ..client.errors import CLIENT_ERROR_CODES
 from ..errors import ERROR_CODES
 from .runner import default_vector_dir
+from .schemas import LIBRARY_CODES
 
 __all__ = ["lint", "requirement_ids"]
 
@@ -35,8 +36,6 @@ __all__ = ["lint", "requirement_ids"]
 #: layer raises it bare (the Wycheproof tests cover that), never a protocol step.
 UNREACHABLE_CODES: frozenset[str] = frozenset({"INVALID_SIGNATURE"})
 
-#: Library codes (spec/errors.md, "Library codes") that vectors expect.
-LIBRARY_CODES: frozenset[str] = frozenset({"INVALID_CONTACT_CODE"})
 if not set(CLIENT_ERROR_CODES) >= LIBRARY_CODES:  # pragma: no cover
     raise ImportError("a library code of the vectors is not a library error code")
 

@@ -704,6 +704,104 @@ def session_scenarios() -> list[dict]:
     )
     b.step("encrypt", "SESSION_STATE", session="no-chain", plaintext=text("x"), name="never")
     out.append(b.done())
+
+    # MAX_SKIP on the old chain when a new ratchet key arrives (RATCHET-034)
+    for tc, skipped, expect in (
+        ("session/max-skip-old-chain-at-limit", 1000, "ok"),
+        ("session/max-skip-old-chain-exceeded", 1001, "TOO_MANY_SKIPPED_MESSAGES"),
+    ):
+        b = Build(
+            tc,
+            f"A's chain holds {skipped} messages B never got; A's next chain (PN = "
+            f"{skipped + 1}) makes B skip {skipped} keys of the old chain",
+            ["MaxSkip", "RatchetTurns"] + (["StateUnchanged"] if expect != "ok" else []),
+            ["RATCHET-034", "RATCHET-033"] + (["RATCHET-040"] if expect != "ok" else []),
+        )
+        bun = two(b)
+        b.initiate("alice", "ab", bun, "bob", opk=100)
+        b.respond("bob", "ba", "alice", b.send("ab", "first"))
+        b.recv("ab", b.send("ba", "reply"))
+        b.recv("ba", b.send("ab", "chain 1, n=0"))
+        b.send("ab", "lost", count=skipped)
+        b.recv("ab", b.send("ba", "bob again"))
+        b.recv("ba", b.send("ab", "chain 2, n=0"), expect=expect)
+        out.append(b.done())
+
+    # the total bound evicts the oldest skipped keys first (RATCHET-035)
+    b = Build(
+        "session/skipped-keys-evict-oldest",
+        "B holds 2000 skipped keys (1000 of A's chain 1, then 1000 of chain 2); 5 more of "
+        "chain 3 evict the 5 oldest (chain 1, n = 0..4): n = 0 is then a duplicate, while "
+        "n = 5 of chain 1 and n = 0 of chain 3 still decrypt",
+        ["SkippedKeys", "RatchetTurns"],
+        ["RATCHET-035", "RATCHET-031", "RATCHET-036"],
+    )
+    bun = two(b)
+    b.initiate("alice", "ab", bun, "bob", opk=100)
+    b.respond("bob", "ba", "alice", b.send("ab", "first"))
+    b.recv("ab", b.send("ba", "reply"))
+    c1 = [b.send("ab", f"chain 1, n={i}") for i in range(6)]
+    b.recv("ba", b.send("ab", "chain 1, n=1000", count=995))
+    b.recv("ab", b.send("ba", "turn"))
+    b.send("ab", "chain 2", count=1000)
+    b.recv("ba", b.send("ab", "chain 2, n=1000"))
+    b.recv("ab", b.send("ba", "turn again"))
+    c3 = b.send("ab", "chain 3, n=0")
+    b.recv("ba", b.send("ab", "chain 3, n=5", count=5))
+    b.recv("ba", c3)
+    b.recv("ba", c1[0], expect="DUPLICATE_MESSAGE")
+    b.recv("ba", c1[5])
+    out.append(b.done())
+
+    # only the 2 most recent retired chains are remembered (RATCHET-036)
+    b = Build(
+        "session/retired-chain-forgotten",
+        "a copy of a message of A's chain 1 after chains 2, 3 and 4: chain 1 is no longer "
+        "among the 2 retired chains, so the copy is taken for a new ratchet key and fails "
+        "its MAC",
+        ["Duplicate", "RatchetTurns", "StateUnchanged"],
+        ["RATCHET-036", "RATCHET-040"],
+    )
+    bun = two(b)
+    b.initiate("alice", "ab", bun, "bob", opk=100)
+    b.respond("bob", "ba", "alice", b.send("ab", "first"))
+    b.recv("ab", b.send("ba", "reply"))
+    old = b.send("ab", "chain 1")
+    b.recv("ba", old)
+    for i in range(3):
+        b.recv("ab", b.send("ba", f"turn {i}"))
+        b.recv("ba", b.send("ab", f"chain {i + 2}"))
+    b.recv("ba", old, expect="INVALID_MAC")
+    b.recv("ba", b.send("ab", "still fine"))
+    out.append(b.done())
+
+    # a saved session whose identity binding does not verify (STORE-010, KEYS-003)
+    b = Build(
+        "session/import-bad-binding",
+        "a saved session whose peer identity, then whose own identity, has a broken binding "
+        "signature: both refused as STATE_FORMAT",
+        ["StateExport", "BadBinding"],
+        ["STORE-010", "KEYS-003"],
+    )
+    bun = two(b)
+    b.initiate("alice", "ab", bun, "bob", opk=100)
+    b.step("exportSession", session="ab", name="saved")
+    for field_name, session in (("remote_identity", "x"), ("local_identity", "y")):
+        record = state_pb2.SessionState.FromString(b.value("saved"))
+        identity = bytearray(getattr(record, field_name))
+        identity[64] ^= 1  # the first byte of the binding signature
+        setattr(record, field_name, bytes(identity))
+        b.step(
+            "importSession",
+            "STATE_FORMAT",
+            party="alice",
+            inputHex=h(record.SerializeToString()),
+            session=session,
+        )
+    b.step("importSession", party="alice", input="saved", session="z")
+    b.respond("bob", "ba", "alice", b.send("z", "the saved state is fine"))
+    out.append(b.done())
+
     return out
 
 
