@@ -196,7 +196,7 @@ def first_divergence(seed: bytes, steps: int, mine: list):
             text = (
                 f"record {index} ({where}): a {_RECORD_NAMES[got[1]]} ({got[1]}) where the "
                 f"reference has a {_RECORD_NAMES[want[1]]} ({want[1]}): "
-                f"{got[2]!r:.80} against {want[2]!r:.80}"
+                f"{_shown(got)} against {_shown(want)}"
             )
             return Mismatch(text)
         name = _RECORD_NAMES[got[1]]
@@ -207,3 +207,9 @@ def first_divergence(seed: bytes, steps: int, mine: list):
     if len(mine) != len(theirs):
         return Mismatch(f"the run has {len(mine)} records, the reference's {len(theirs)}")
     return None
+
+
+def _shown(record: tuple) -> str:
+    """A record's data in full: the code as text, anything else as hex."""
+    _, tag, data = record
+    return data.decode() if tag == "X" else f"{data.hex() or '(empty)'} ({len(data)} bytes)"
