@@ -90,6 +90,25 @@ def test_vector_and_test_citations_are_defined(index: sr.SpecIndex) -> None:
     assert matrix.unknown() == []
 
 
+def test_every_must_has_a_vector_or_a_reason_and_a_test() -> None:
+    """A MUST no vector cites has its reason in spec/not-observable.toml and a test."""
+    matrix = traceability.build(ROOT)
+    assert matrix.reason_problems() == []
+    cov = matrix.covering()
+    for req_id in matrix.reasons:
+        assert cov[req_id]["test"], f"{req_id} is not observable, but no test covers it"
+
+
+def test_a_must_without_vector_or_reason_is_reported() -> None:
+    matrix = traceability.build(ROOT)
+    req_id = next(iter(matrix.reasons))
+    del matrix.reasons[req_id]
+    assert any(req_id in p and "no vector" in p for p in matrix.reason_problems())
+    cited = next(c for c in matrix.citations if c.kind == "vector").ids[0]
+    matrix.reasons[cited] = "stale"
+    assert any(cited in p and "a vector covers" in p for p in matrix.reason_problems())
+
+
 def test_vector_files_cite_only_defined_ids(index: sr.SpecIndex) -> None:
     prefixes = _known_prefixes(index)
     missing = {}

@@ -46,6 +46,7 @@ CONTACT_CODE_VERSION = 0x01
 _CHECKSUM_SIZE = 4
 _BASE32 = re.compile(r"[a-z2-7]+")
 _MAX_CODE_CHARS = 16384
+_WHITE_SPACE = {ord(c): None for c in " \t\n\r\v\f"}
 
 
 def _checksum(data: bytes) -> bytes:
@@ -68,9 +69,14 @@ def decode_contact_code(code: str) -> Bundle:
     """
     if not isinstance(code, str):
         raise InvalidContactCode("a contact code is text")
-    text = "".join(code.split()).lower()
+    # CONTACT-002: white space is ASCII's (space, tab, line breaks, vertical tab,
+    # form feed); case folding is ASCII's, so no other character can turn into a letter
+    text = code.translate(_WHITE_SPACE)
     if len(text) > _MAX_CODE_CHARS:
         raise InvalidContactCode("contact code is too long")
+    if not text.isascii():
+        raise InvalidContactCode("a contact code uses the letters a-z and digits 2-7 only")
+    text = text.lower()
     if not text.startswith(CONTACT_CODE_PREFIX):
         raise InvalidContactCode(f"a contact code starts with {CONTACT_CODE_PREFIX!r}")
     text = text[len(CONTACT_CODE_PREFIX) :]

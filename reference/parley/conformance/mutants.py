@@ -620,6 +620,22 @@ def contact_checksum_unchecked():
     contact_code.hmac = types.SimpleNamespace(compare_digest=lambda a, b: True)
 
 
+def contact_unicode_white_space():
+    """A contact code reader ignores any Unicode white space and folds Unicode case
+    (CONTACT-002)."""
+    from ..client import contact_code
+
+    original = contact_code.decode_contact_code
+
+    def decode(code):
+        if isinstance(code, str):
+            code = "".join(code.split()).lower()
+            code = code.encode("ascii", "replace").decode() if not code.isascii() else code
+        return original(code)
+
+    _patch_everywhere("decode_contact_code", original, decode)
+
+
 def contact_bundle_error_leaks():
     """A contact code whose bundle does not decode gives the core's code, not
     INVALID_CONTACT_CODE (CONTACT-003)."""
@@ -1106,6 +1122,92 @@ def respond_prekeys_before_replay():
     Session.respond = classmethod(respond)
 
 
+def foreign_x3dh_header_accepted():
+    """A message with the X3DH header of another session is decrypted in this one
+    (X3DH-021)."""
+    from ..session import Session
+
+    Session.accepts = lambda self, message: True
+
+
+def initial_message_recorded_on_failure():
+    """A refused initial message is recorded in the replay guard all the same (X3DH-042)."""
+    from ..codec import DecodedRatchetMessage, decode_ratchet_message
+    from ..errors import RemoteError
+    from ..session import Session
+
+    original = Session.respond.__func__
+
+    def respond(cls, identity, installation, message, *args, **kwargs):
+        try:
+            return original(cls, identity, installation, message, *args, **kwargs)
+        except RemoteError:
+            try:
+                decoded = message
+                if not isinstance(message, DecodedRatchetMessage):
+                    decoded = decode_ratchet_message(message, kwargs.get("policy"))
+                header = decoded.x3dh_header
+                if header is not None:
+                    installation.record_initial_message(
+                        header.signed_prekey_id, header.ephemeral_key
+                    )
+            except Exception:  # noqa: S110 - undecodable: nothing to record
+                pass
+            raise
+
+    Session.respond = classmethod(respond)
+
+
+def long_ratchet_key_truncated():
+    """A ratchet key longer than 32 bytes is cut to 32 instead of refused (KEYS-005)."""
+    from .. import codec
+
+    original = codec.ratchet_message_from_pb
+
+    def decode(message, policy=codec.CURRENT_POLICY):
+        try:
+            header = codec._RatchetHeaderPb.FromString(message.header)
+        except Exception:
+            return original(message, policy)
+        if len(header.ratchet_key) > 32:
+            header.ratchet_key = header.ratchet_key[:32]
+            message.header = header.SerializeToString()
+        return original(message, policy)
+
+    _patch_everywhere("ratchet_message_from_pb", original, decode)
+
+
+def low_order_key_invalid_key():
+    """X25519 refuses low-order public keys as INVALID_KEY before the exchange,
+    instead of computing and refusing the all-zero output (PROFILE-010)."""
+    from .. import primitives
+    from ..errors import InvalidKey
+
+    original = primitives.x25519
+    low = {bytes(32), b"\x01" + bytes(31)}
+
+    def x25519(own, peer):
+        if bytes(peer) in low:
+            raise InvalidKey("low-order public key")
+        return original(own, peer)
+
+    _patch_everywhere("x25519", original, x25519)
+
+
+def short_mac_padded():
+    """A MAC shorter than 32 bytes is padded with zeros instead of refused (PROFILE-011)."""
+    from .. import codec
+
+    original = codec.ratchet_message_from_pb
+
+    def decode(message, policy=codec.CURRENT_POLICY):
+        if 0 < len(message.mac) < 32:
+            message.mac = message.mac.ljust(32, b"\0")
+        return original(message, policy)
+
+    _patch_everywhere("ratchet_message_from_pb", original, decode)
+
+
 #: The mutants written against the review's list of unpinned rules, with the
 #: requirements each one breaks.
 _STRANGER_MUTANTS = {
@@ -1125,6 +1227,7 @@ _STRANGER_MUTANTS = {
     "short-installation-id-accepted": (short_installation_id_accepted, ["KEYS-004", "WIRE-001"]),
     "contact-checksum-unchecked": (contact_checksum_unchecked, ["CONTACT-003"]),
     "contact-bundle-error-leaks": (contact_bundle_error_leaks, ["CONTACT-003"]),
+    "contact-unicode-white-space": (contact_unicode_white_space, ["CONTACT-002"]),
     "encrypt-returns-empty-bytes": (encrypt_returns_sentinel, ["ERR-001"]),
     "responder-sends-on-receiving-chain": (responder_sends_on_receiving_chain, ["RATCHET-002"]),
     "copy-selection-takes-last": (copy_selection_last, ["MULTI-003"]),
@@ -1161,6 +1264,11 @@ _STRANGER_MUTANTS = {
     ),
     "unknown-signed-prekey-uses-current": (unknown_signed_prekey_uses_current, ["X3DH-041"]),
     "respond-prekeys-before-replay-guard": (respond_prekeys_before_replay, ["X3DH-043"]),
+    "foreign-x3dh-header-accepted": (foreign_x3dh_header_accepted, ["X3DH-021"]),
+    "initial-message-recorded-on-failure": (initial_message_recorded_on_failure, ["X3DH-042"]),
+    "long-ratchet-key-truncated": (long_ratchet_key_truncated, ["KEYS-005"]),
+    "low-order-key-refused-as-invalid-key": (low_order_key_invalid_key, ["PROFILE-010"]),
+    "short-mac-padded": (short_mac_padded, ["PROFILE-011"]),
 }
 
 
@@ -1176,7 +1284,7 @@ MUTANTS = {
     "x3dh-kdf-without-ff-prefix": (x3dh_no_prefix, ["X3DH-010"]),
     "x3dh-one-time-prekey-ignored": (opk_ignored, ["X3DH-010"]),
     "max-skip-not-enforced": (max_skip_off, ["RATCHET-034"]),
-    "state-committed-on-failed-decrypt": (commit_on_failure, ["RATCHET-040"]),
+    "state-committed-on-failed-decrypt": (commit_on_failure, ["RATCHET-040", "ERR-002"]),
     "skipped-key-kept-after-use": (skipped_key_kept, ["RATCHET-032"]),
     "retired-chains-forgotten": (retired_chains_forgotten, ["RATCHET-036"]),
     "previous-chain-length-ignored": (pn_ignored, ["RATCHET-033"]),

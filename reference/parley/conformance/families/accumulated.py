@@ -32,7 +32,15 @@ def accumulated_file() -> dict:
             f"{steps} random steps: sends, out-of-order and duplicate "
             "deliveries, forged MACs, losses",
             ["Accumulated"],
-            ["RATCHET-031", "RATCHET-032", "RATCHET-033", "RATCHET-036", "RATCHET-040", "X3DH-020"],
+            [
+                "RATCHET-031",
+                "RATCHET-032",
+                "RATCHET-033",
+                "RATCHET-036",
+                "RATCHET-040",
+                "X3DH-020",
+                "CONF-002",
+            ],
             seed=h(Keys(tc).raw()),
             steps=steps,
             result="valid",

@@ -106,11 +106,13 @@ def bundle_file() -> dict:
     ):
         tc = f"bundle/create/{name}"
         k = Keys(tc)
+        # CONF-003's order: the identity, then each installation's id and prekeys
+        signing, dh = k.key(), k.key()
         installations = []
         for _ in range(n_inst):
             installations.append(
                 {
-                    "installationId": k.key()[:32],
+                    "installationId": k.raw(16).hex(),
                     "signedPreKeys": [{"id": 3, "privateKey": k.key(), "createdAt": NOW - DAY}],
                     "oneTimePreKeys": [
                         {"id": 4, "privateKey": k.key()},
@@ -124,8 +126,8 @@ def bundle_file() -> dict:
             "sign a bundle from private keys at now",
             ["Valid"] + (["MultipleInstallations"] if n_inst > 1 else []),
             ["BUNDLE-001", "BUNDLE-004", "BUNDLE-010", "KEYS-003", "VERSION-002"],
-            signingPrivateKey=k.key(),
-            dhPrivateKey=k.key(),
+            signingPrivateKey=signing,
+            dhPrivateKey=dh,
             installations=installations,
             now=NOW,
             **({"oneTimePreKeyLimit": limit} if limit is not None else {}),
@@ -143,9 +145,10 @@ def bundle_file() -> dict:
         )
 
     k = Keys("bundle/verify")
+    # CONF-003's order: Alice's identity and installations, then Mallory's identity
     alice = _identity(k)
-    mallory = _identity(k)
     entries = sorted([_entry(k), _entry(k, 0, (1, 2))], key=lambda e: e.installation_id)
+    mallory = _identity(k)
     good = _sign(alice, entries, NOW)
     R = ["BUNDLE-011", "BUNDLE-020"]
     case(
@@ -338,7 +341,7 @@ def bundle_file() -> dict:
         "bundle/verify/short-signing-key",
         "a 31-byte identity signing key",
         ["Malformed"],
-        ["WIRE-001"],
+        ["WIRE-001", "KEYS-005"],
         pb.SerializeToString(deterministic=True),
         NOW,
         "INVALID_KEY",
@@ -372,7 +375,7 @@ def bundle_file() -> dict:
         "bundle/verify/non-canonical-field-order",
         "the signature field encoded first",
         ["NonCanonicalEncoding"],
-        ["BUNDLE-010"],
+        ["BUNDLE-010", "WIRE-003"],
         tail + pb.SerializeToString(deterministic=True),
         NOW,
         acceptable=True,

@@ -96,6 +96,23 @@ def contact_file() -> dict:
         stale,
     )
     case("too-long", "16385 characters", ["Malformed"], R, code + "a" * (16385 - len(code)))
+    nbsp = code[:24] + "\u00a0" + code[24:]
+    case(
+        "no-break-space",
+        "a no-break space (U+00A0) is not white space",
+        ["Malformed"],
+        [*R, "CONTACT-002"],
+        nbsp,
+    )
+    at = code.index("k", len(PREFIX))
+    kelvin = code[:at] + "\u212a" + code[at + 1 :]
+    case(
+        "kelvin-sign",
+        "the Kelvin sign (U+212A), which Unicode folds to 'k'",
+        ["Malformed"],
+        R,
+        kelvin,
+    )
     case("no-prefix", "the base32 without its prefix", ["Malformed"], R, body)
     case("wrong-prefix", "parley2: in place of parley1:", ["Malformed"], R, "parley2:" + body)
     case(

@@ -229,7 +229,7 @@ def session_scenarios() -> list[dict]:
             "an unknown field appended to the header bytes: the "
             "decoded header is the same, the bytes are not",
             {"header_extra": b"\x28\x01"},
-            ["RATCHET-013", "RATCHET-030"],
+            ["RATCHET-013", "RATCHET-030", "WIRE-003"],
         ),
         (
             "header-version",
@@ -242,7 +242,7 @@ def session_scenarios() -> list[dict]:
             f"session/tampered-{tc}",
             comment,
             ["Tampered", "StateUnchanged"],
-            [*reqs, "RATCHET-040"],
+            [*reqs, "RATCHET-040", "ERR-002"],
         )
         b.party("alice")
         b.party("bob", opks=1, policy=((1, 2), 1) if tc == "header-version" else None)
@@ -272,7 +272,7 @@ def session_scenarios() -> list[dict]:
         "session/bad-padding",
         "a correct MAC over a badly padded ciphertext",
         ["BadPadding", "StateUnchanged"],
-        ["RATCHET-020", "RATCHET-040"],
+        ["RATCHET-020", "RATCHET-040", "PROFILE-012", "ERR-002"],
     )
     bun = two(b)
     b.initiate("alice", "ab", bun, "bob", opk=100)
@@ -310,7 +310,7 @@ def session_scenarios() -> list[dict]:
         "the one-time prekey id removed from the X3DH "
         "header: another SK, and the prekey is not consumed",
         ["Tampered", "PreKeys"],
-        ["X3DH-010", "PREKEY-005", "RATCHET-040"],
+        ["X3DH-010", "PREKEY-005", "RATCHET-040", "X3DH-042"],
     )
     bun = two(b)
     b.initiate("alice", "ab", bun, "bob", opk=100)
@@ -330,7 +330,7 @@ def session_scenarios() -> list[dict]:
         "session/initial-replayed",
         "the same initial message accepted twice",
         ["Replay"],
-        ["X3DH-040", "RATCHET-040"],
+        ["X3DH-040", "RATCHET-040", "X3DH-042"],
     )
     bun = two(b, opks=0)
     b.initiate("alice", "ab", bun, "bob")
@@ -405,7 +405,7 @@ def session_scenarios() -> list[dict]:
         "session/initial-low-order-ephemeral",
         "the X3DH header's ephemeral key is a low-order point",
         ["LowOrderPoint"],
-        ["X3DH-011"],
+        ["X3DH-011", "X3DH-042", "PROFILE-010"],
     )
     bun = two(b)
     b.initiate("alice", "ab", bun, "bob", opk=100)
@@ -554,7 +554,7 @@ def session_scenarios() -> list[dict]:
         "session/foreign-x3dh-header",
         "an initial message of another session is delivered to an existing session",
         ["X3dhHeader", "StateUnchanged"],
-        ["X3DH-020", "RATCHET-040"],
+        ["X3DH-020", "RATCHET-040", "X3DH-021", "ERR-002"],
     )
     b.party("alice")
     b.party("bob", opks=0)

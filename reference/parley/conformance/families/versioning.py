@@ -75,7 +75,7 @@ def version_scenarios() -> list[dict]:
             f"version/{tc}",
             comment,
             ["StagedMigration"],
-            ["VERSION-010", "VERSION-020", "VERSION-002"],
+            ["VERSION-010", "VERSION-020", "VERSION-002", "VERSION-011"],
         )
         b.party("alice", policy=pa)
         b.party("bob", policy=pb_)

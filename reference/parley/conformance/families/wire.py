@@ -53,8 +53,10 @@ WIRE_NOTES = {
 
 def _pair(k: Keys, policy_a=None, policy_b=None, opk=True):
     """A live session pair made with the core directly (for codec vectors)."""
-    alice, bob = IdentityKeyPair.generate(k.rng), IdentityKeyPair.generate(k.rng)
+    # CONF-003's order, party by party: identity, then installation
+    alice = IdentityKeyPair.generate(k.rng)
     a_dev = InstallationKeys.generate(k.rng, NOW)
+    bob = IdentityKeyPair.generate(k.rng)
     b_dev = InstallationKeys.generate(k.rng, NOW, one_time_prekeys=1 if opk else 0)
     pol_b = policy_b or VersionPolicy(frozenset({1}), 1)
     bundle = Bundle.create(bob, [InstallationPreKeys.of(b_dev, pol_b)], NOW)
@@ -153,7 +155,7 @@ def wire_file() -> dict:
         "wire/ratchet/short-ratchet-key",
         "a 31-byte ratchet key",
         ["WrongLength"],
-        W,
+        [*W, "KEYS-005"],
         _rebuild(plain, ratchet_key=bytes(31)),
         "INVALID_KEY",
     )
@@ -161,7 +163,7 @@ def wire_file() -> dict:
         "wire/ratchet/long-ratchet-key",
         "a 33-byte ratchet key",
         ["WrongLength"],
-        W,
+        [*W, "KEYS-005"],
         _rebuild(plain, ratchet_key=bytes(33)),
         "INVALID_KEY",
     )
@@ -170,7 +172,7 @@ def wire_file() -> dict:
         "wire/ratchet/short-mac",
         "a 31-byte MAC",
         ["Malformed"],
-        W,
+        [*W, "PROFILE-011"],
         _rebuild(plain, mac=pb.mac[:31]),
         "MALFORMED_MESSAGE",
     )
@@ -178,7 +180,7 @@ def wire_file() -> dict:
         "wire/ratchet/ciphertext-not-block-multiple",
         "a ciphertext of 15 bytes",
         ["Malformed"],
-        W,
+        [*W, "PROFILE-012"],
         _rebuild(plain, ciphertext=pb.ciphertext[:15]),
         "MALFORMED_MESSAGE",
     )
@@ -186,7 +188,7 @@ def wire_file() -> dict:
         "wire/ratchet/empty-ciphertext",
         "no ciphertext",
         ["Malformed"],
-        W,
+        [*W, "PROFILE-012"],
         _rebuild(plain, ciphertext=b""),
         "MALFORMED_MESSAGE",
     )
@@ -234,7 +236,7 @@ def wire_file() -> dict:
         "wire/ratchet/unknown-field",
         "an unknown field 15 appended to the RatchetMessage",
         ["UnknownField"],
-        ["RATCHET-030"],
+        ["RATCHET-030", "WIRE-003"],
         plain + b"\x78\x01",
         acceptable=True,
     )
@@ -458,7 +460,7 @@ def wire_file() -> dict:
         "wire/envelope/short-recipient-id",
         "a 15-byte recipient installation id",
         ["Malformed"],
-        ["WIRE-001", "WIRE-040"],
+        ["WIRE-001", "WIRE-040", "WIRE-041"],
         bad.SerializeToString(),
         "MALFORMED_MESSAGE",
     )
@@ -469,7 +471,7 @@ def wire_file() -> dict:
         "wire/envelope/addressed-no-bundle",
         "a no-bundle copy addressed to an installation",
         ["Malformed"],
-        ["WIRE-040"],
+        ["WIRE-040", "WIRE-041"],
         bad.SerializeToString(),
         "MALFORMED_MESSAGE",
     )

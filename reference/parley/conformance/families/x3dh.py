@@ -39,10 +39,14 @@ def x3dh_file() -> dict:
     for name, with_opk in (("without-opk", False), ("with-opk", True)):
         base = f"x3dh/{name}"
         k = Keys(base)
+        # CONF-003's order, party by party: identity, installation id, prekeys;
+        # then the session's EK_A
         alice = IdentityKeyPair.from_private_bytes(k.raw(), k.raw())
+        a_id = k.raw(16)
         bob = IdentityKeyPair.from_private_bytes(k.raw(), k.raw())
-        a_id, b_id = k.raw(16), k.raw(16)
-        ek, spk, opk = k.raw(), k.raw(), k.raw()
+        b_id = k.raw(16)
+        spk, opk = k.raw(), k.raw()
+        ek = k.raw()
         ek_pub = P.DHKeyPair.from_private_bytes(ek).public
         spk_pub = P.DHKeyPair.from_private_bytes(spk).public
         opk_pub = P.DHKeyPair.from_private_bytes(opk).public
