@@ -54,7 +54,14 @@ from ..versioning import CURRENT_POLICY, VersionPolicy
 from . import payload as P
 from .contact_code import decode_contact_code, encode_contact_code
 from .decisions import HELLO as DECIDE_HELLO
-from .decisions import OWN_ENVELOPE, SessionCandidate, choose_session, failure_action, select_copy
+from .decisions import (
+    OWN_ENVELOPE,
+    SessionCandidate,
+    choose_session,
+    failure_action,
+    reuses_chosen,
+    select_copy,
+)
 from .decisions import RESET as DECIDE_RESET
 from .errors import CannotSend, InvalidContactCode, InvalidLinkPayload, UnknownContact
 from .events import (
@@ -1096,9 +1103,16 @@ class Account:
         undecryptable messages starts one session, not one each.
         """
         current = next(((r, s) for r, s, a in self._sessions(account, iid) if a), None)
-        if (
-            current is not None and current[1].initiator and current[1].pending_x3dh is not None
-        ) or (kind == P.HELLO and current is not None and not fresh):
+        chosen = (
+            None
+            if current is None
+            else SessionCandidate(
+                current[1].session_id, current[1].initiator, current[1].pending_x3dh is not None
+            )
+        )
+        # a fresh HELLO (answering a no-bundle RESET) reuses only as a RESET would
+        action = DECIDE_HELLO if kind == P.HELLO and not fresh else DECIDE_RESET
+        if current is not None and reuses_chosen(action, chosen):
             rowid, session = current
         else:
             started = self._start_session(account, iid, now)

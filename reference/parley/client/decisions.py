@@ -9,6 +9,7 @@ function            decides                                              spec
 choose_session      the chosen session after an initial message          SESSION-010
 select_copy         the copy of an envelope an installation takes        MULTI-003
 failure_action      what an undecryptable copy makes the receiver do     SESSION-020
+reuses_chosen       whether a RESET or HELLO goes in the chosen session  SESSION-020
 ==================  ===================================================  ===========
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "SessionCandidate",
     "choose_session",
     "failure_action",
+    "reuses_chosen",
     "select_copy",
 ]
 
@@ -94,3 +96,16 @@ def failure_action(reason: str) -> str:
     if reason == NOT_ADDRESSED:
         return HELLO
     return EVENT_ONLY
+
+
+def reuses_chosen(action: str, chosen: SessionCandidate | None) -> bool:
+    """Whether the RESET or HELLO that ``action`` sends goes in the chosen session
+    rather than in a new one (SESSION-020).
+
+    A RESET reuses the chosen session only when this installation started it and it
+    is still pending, so a burst of undecryptable messages starts one session; a
+    HELLO goes in the chosen session whenever there is one.
+    """
+    if chosen is None or action not in (RESET, HELLO):
+        return False
+    return (chosen.initiated and chosen.pending) or action == HELLO

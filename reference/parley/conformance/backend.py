@@ -440,7 +440,14 @@ class ReferenceBackend:
         )
 
     def DecideFailure(self, request: d.DecideFailureRequest) -> d.DecideFailureResponse:
-        from ..client.decisions import failure_action
+        from ..client.decisions import SessionCandidate, failure_action, reuses_chosen
 
         action = failure_action(request.reason)
-        return d.DecideFailureResponse(action=d.FailureAction.Value("FAILURE_ACTION_" + action))
+        chosen = None
+        if request.HasField("chosen"):
+            c = request.chosen
+            chosen = SessionCandidate(c.session_id, c.initiated, c.pending)
+        return d.DecideFailureResponse(
+            action=d.FailureAction.Value("FAILURE_ACTION_" + action),
+            reuse_chosen=reuses_chosen(action, chosen),
+        )

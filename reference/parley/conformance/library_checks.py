@@ -101,9 +101,22 @@ def check_copy_selection(group: dict, test: dict, drivers: dict, record: bool) -
 
 def check_failure_action(group: dict, test: dict, drivers: dict, record: bool) -> None:
     c = _check(test, record)
-    response = c.call(drivers["a"], "DecideFailure", d.DecideFailureRequest(reason=test["reason"]))
+    request = d.DecideFailureRequest(reason=test["reason"])
+    if "chosen" in test:
+        cur = test["chosen"]
+        request.chosen.CopyFrom(
+            d.SessionCandidate(
+                session_id=from_hex(cur["sessionId"]),
+                initiated=cur["initiated"],
+                pending=cur["pending"],
+            )
+        )
+    response = c.call(drivers["a"], "DecideFailure", request)
     if response is not None:
-        c.expect("action", d.FailureAction.Name(response.action).removeprefix("FAILURE_ACTION_"))
+        action = d.FailureAction.Name(response.action).removeprefix("FAILURE_ACTION_")
+        c.expect("action", action)
+        if action in ("RESET", "HELLO"):
+            c.expect("reuseChosen", response.reuse_chosen)
 
 
 LIBRARY_CHECKS = {

@@ -764,6 +764,19 @@ def not_addressed_resets():
     )
 
 
+def reset_always_new_session():
+    """Every RESET starts a new session, even over a pending one it started itself
+    (SESSION-020)."""
+    from ..client import decisions
+
+    original = decisions.reuses_chosen
+    _patch_everywhere(
+        "reuses_chosen",
+        original,
+        lambda action, chosen: action == decisions.HELLO and original(action, chosen),
+    )
+
+
 def no_bundle_binding_after_mac():
     """A no-bundle message's sender binding is checked after its MAC (NOBUNDLE-011)."""
     from .. import no_bundle
@@ -1234,6 +1247,7 @@ _STRANGER_MUTANTS = {
     "tie-break-larger-session-id": (tie_break_larger_id, ["SESSION-010"]),
     "reset-session-not-preferred": (reset_not_preferred, ["SESSION-010", "SESSION-020"]),
     "duplicate-starts-reset": (duplicate_starts_reset, ["SESSION-020"]),
+    "reset-always-new-session": (reset_always_new_session, ["SESSION-020"]),
     "not-addressed-starts-reset": (not_addressed_resets, ["MULTI-003", "SESSION-020"]),
     "no-bundle-binding-after-mac": (no_bundle_binding_after_mac, ["NOBUNDLE-011"]),
     "no-bundle-replay-cache-off": (no_bundle_replay_cache_off, ["NOBUNDLE-020"]),

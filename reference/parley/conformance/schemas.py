@@ -463,7 +463,14 @@ COPY_SELECTION = group(
 )
 FAILURE_ACTION = group(
     "FailureActionTest",
-    test_schema({"reason": TEXT}, {"action": {"enum": ["RESET", "HELLO", "EVENT_ONLY"]}}),
+    test_schema(
+        {"reason": TEXT},
+        {
+            "chosen": obj({"sessionId": KEY, "initiated": BOOL, "pending": BOOL}),
+            "action": {"enum": ["RESET", "HELLO", "EVENT_ONLY"]},
+            "reuseChosen": BOOL,
+        },
+    ),
 )
 
 SCHEMAS = {

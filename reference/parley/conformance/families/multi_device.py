@@ -182,12 +182,40 @@ def multi_device_file() -> dict:
         )
         for reason, action in REASONS.items()
     ]
+    # where the RESET or HELLO goes (SESSION-020): the chosen session or a new one
+    reuse_cases = (
+        ("reset-over-confirmed", "INVALID_MAC", (low, True, False), False),
+        ("reset-over-accepted", "UNKNOWN_PREKEY", (low, False, False), False),
+        ("reset-reuses-pending", "INVALID_MAC", (low, True, True), True),
+        ("reset-without-session", "NO_SESSION", None, False),
+        ("hello-in-chosen", "NOT_ADDRESSED", (low, False, False), True),
+        ("hello-without-session", "NOT_ADDRESSED", None, False),
+    )
+    for tc, reason, chosen, reuse in reuse_cases:
+        fields = {"reason": reason}
+        if chosen is not None:
+            sid, initiated, pending = chosen
+            fields["chosen"] = {"sessionId": h(sid), "initiated": initiated, "pending": pending}
+        where = "the chosen session" if reuse else "a new session"
+        failures.append(
+            _case(
+                f"multi-device/failure/{tc}",
+                f"{reason}: the {REASONS[reason]} goes in {where}",
+                ["Failure"],
+                ["SESSION-020"],
+                **fields,
+            )
+        )
     group_failure = {"type": "FailureActionTest", "tests": []}
     for test in failures:
         group_failure["tests"].append(_record(group_failure, test))
         want = REASONS[test["reason"]]
         if test["action"] != want:
             raise AssertionError(f"{test['tcId']}: the reference gives {test['action']}")
+        if "chosen" in test or test["tcId"].endswith("-without-session"):
+            expected = "chosen session" in test["comment"]
+            if test["reuseChosen"] != expected:
+                raise AssertionError(f"{test['tcId']}: the reference gives {test['reuseChosen']}")
     return _file(
         "PARLEY-MULTI-DEVICE",
         "multi_device.schema.json",

@@ -633,13 +633,17 @@ class SelectCopyResponse(_message.Message):
     def __init__(self, selection: _Optional[_Union[CopySelection, str]] = ..., index: _Optional[int] = ...) -> None: ...
 
 class DecideFailureRequest(_message.Message):
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "chosen")
     REASON_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_FIELD_NUMBER: _ClassVar[int]
     reason: str
-    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+    chosen: SessionCandidate
+    def __init__(self, reason: _Optional[str] = ..., chosen: _Optional[_Union[SessionCandidate, _Mapping]] = ...) -> None: ...
 
 class DecideFailureResponse(_message.Message):
-    __slots__ = ("action",)
+    __slots__ = ("action", "reuse_chosen")
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    REUSE_CHOSEN_FIELD_NUMBER: _ClassVar[int]
     action: FailureAction
-    def __init__(self, action: _Optional[_Union[FailureAction, str]] = ...) -> None: ...
+    reuse_chosen: bool
+    def __init__(self, action: _Optional[_Union[FailureAction, str]] = ..., reuse_chosen: _Optional[bool] = ...) -> None: ...
