@@ -8,7 +8,7 @@ import { forgedCopy, runAccumulated, type WalkRecord } from "../src/conformance/
 import { DriverCore } from "../src/driver/core.js";
 import * as d from "../src/gen/parley/driver/v1/driver_pb.js";
 import { RatchetMessageSchema } from "../src/gen/parley/v1/wire_pb.js";
-import { DuplicateMessage, InvalidMac } from "../src/errors.js";
+import { DuplicateMessage, InvalidArgument, InvalidMac } from "../src/errors.js";
 import { runVectors } from "../src/vectors.js";
 import { readJson } from "./paths.js";
 
@@ -59,6 +59,23 @@ describe("accumulated walk", () => {
     }
     const r = runAccumulated(short.seed, short.steps, undefined, new WrongCode());
     expect(r.counts.DUPLICATE_MESSAGE).toBeUndefined();
+    expect(r.sha256).not.toBe(short.sha256);
+  });
+
+  it("absorbs a refusal with a local registry code (INVALID_ARGUMENT) as an X record, as the spec says", () => {
+    class LocalCode extends DriverCore {
+      override decrypt(r: d.DecryptRequest) {
+        try {
+          return super.decrypt(r);
+        } catch (e) {
+          if (e instanceof DuplicateMessage) throw new InvalidArgument("mutant");
+          throw e;
+        }
+      }
+    }
+    const r = runAccumulated(short.seed, short.steps, undefined, new LocalCode());
+    const { DUPLICATE_MESSAGE, ...rest } = short.counts;
+    expect(r.counts).toEqual({ ...rest, INVALID_ARGUMENT: DUPLICATE_MESSAGE });
     expect(r.sha256).not.toBe(short.sha256);
   });
 
