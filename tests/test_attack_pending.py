@@ -1,0 +1,105 @@
+"""Attacks on the pending contacts (NOBUNDLE-021) by anyone who has Bob's
+contact code or identity: strangers sent from fresh identities make Bob
+forget the oldest pending senders, with their sessions and messages.
+
+Each test states what a receiver must still do after the flood. The ones
+marked xfail are open defects (see their reasons); they pass once fixed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from library_world import World, texts
+from parley import IdentityKeyPair
+from parley.client import MessageReceived, UndecryptableMessage, directory, replay
+from parley.client import payload as P
+from parley.codec import Envelope, InstallationMessage, encode_envelope
+from parley.no_bundle import seal_no_bundle
+from parley.session import Session
+
+
+def no_bundle_from(stranger, iid: bytes, to, text: bytes, rng) -> bytes:
+    payload = P.Payload(P.TEXT, rng.random_bytes(16), text)
+    sealed = seal_no_bundle(stranger, iid, to.identity, P.encode_payload(payload), rng=rng)
+    return encode_envelope(Envelope(1, iid, (InstallationMessage(None, "no_bundle", sealed),)))
+
+
+def initial_from_stranger(bob, rng, now: int, text: bytes = b"spam") -> bytes:
+    """An initial message from a fresh identity and installation, from Bob's code."""
+    identity, iid = IdentityKeyPair.generate(rng), rng.random_bytes(16)
+    session = Session.initiate(identity, iid, bob.bundle(), bob.installation_id, now=now, rng=rng)
+    body = session.encrypt(P.encode_payload(P.Payload(P.TEXT, rng.random_bytes(16), text)))
+    copy = InstallationMessage(bob.installation_id, "ratchet", body)
+    return encode_envelope(Envelope(1, iid, (copy,)))
+
+
+def flood(w: World, bob, count: int) -> None:
+    for i in range(count):
+        w.clock.now += 1
+        stranger = IdentityKeyPair.generate(w.rng)
+        bob.receive(no_bundle_from(stranger, w.rng.random_bytes(16), bob, b"spam %d" % i, w.rng))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="NOBUNDLE-020 vs -021: forgetting a pending sender deletes the history rows "
+    "that catch the replay of a forgotten no-bundle key, so the replay is delivered again",
+)
+@pytest.mark.requirement("NOBUNDLE-020")
+def test_a_forgotten_strangers_no_bundle_message_replayed_is_refused(tmp_path, monkeypatch):
+    # Small bounds stand in for 10,000 keys and 100 pending contacts; with the
+    # real ones the same holds after 10,001 no-bundle messages (about 40 s here).
+    monkeypatch.setattr(replay, "MAX_NO_BUNDLE_KEYS", 5)
+    monkeypatch.setattr(directory, "MAX_PENDING_CONTACTS", 3)
+    w = World(tmp_path)
+    bob = w.account("bob")
+    carol, carol_iid = IdentityKeyPair.generate(w.rng), w.rng.random_bytes(16)
+    first = no_bundle_from(carol, carol_iid, bob, b"pay 100 to carol", w.rng)
+    assert texts(bob.receive(first)) == [b"pay 100 to carol"]
+    flood(w, bob, 6)  # fresh identities: Carol's key and Carol herself are forgotten
+    replayed = first + bytes([0xC0, 0x3E, 0x01])  # one unknown field: another digest
+    events = bob.receive(replayed)
+    assert texts(events) == []
+    assert [e.reason for e in events if isinstance(e, UndecryptableMessage)] == [
+        "REPLAYED_INITIAL_MESSAGE"
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="NOBUNDLE-021: 100 strangers' messages make Bob forget a real pending sender's "
+    "session; her next messages still carry the X3DH header of that session, whose "
+    "ephemeral key the replay guard holds, so each is refused as REPLAYED_INITIAL_MESSAGE "
+    "(no reset), and nothing Bob can do reaches her",
+)
+@pytest.mark.requirement("NOBUNDLE-021")
+def test_a_stranger_flood_does_not_cut_off_a_real_first_contact(tmp_path):
+    w = World(tmp_path)
+    bob, carol = w.account("bob"), w.account("carol")
+    carol.add_contact(bob.contact_code(), "bob")
+    assert texts(bob.receive(carol.send("bob", b"hello, I am Carol"))) == [b"hello, I am Carol"]
+    for _ in range(directory.MAX_PENDING_CONTACTS):  # 100 initial messages, about 1 s
+        w.clock.now += 1
+        bob.receive(initial_from_stranger(bob, w.rng, w.clock()))
+    events = bob.receive(carol.send("bob", b"did you get my first message?"))
+    assert texts(events) == [b"did you get my first message?"], events
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="NOBUNDLE-021 bounds the number of pending senders, not what one of them "
+    "stores: one stranger fills Bob's history (and disk) without bound",
+)
+@pytest.mark.requirement("NOBUNDLE-021")
+def test_one_stranger_cannot_grow_the_store_without_bound(tmp_path):
+    w = World(tmp_path)
+    bob = w.account("bob")
+    stranger, iid = IdentityKeyPair.generate(w.rng), w.rng.random_bytes(16)
+    big = b"x" * (1 << 20)  # the largest plaintext a payload may carry, about
+    sent = 40
+    for i in range(sent):
+        events = bob.receive(no_bundle_from(stranger, iid, bob, big[: (1 << 20) - 64], w.rng))
+        assert [type(e) for e in events] == [MessageReceived], (i, events)
+    size = (tmp_path / "bob.db").stat().st_size
+    # 40 MiB of unasked-for text from one pending sender: a bound would keep a few
+    assert size < 8 << 20, f"store is {size >> 20} MiB after {sent} MiB from one stranger"
