@@ -107,19 +107,18 @@ class Account:
         now = (clock or _system_clock)()
         identity = identity or IdentityKeyPair.generate(rng)
         installation = installation or new_installation_keys(rng, now)
-        store = Store.create(path, passphrase, kdf_iterations=kdf_iterations)
+
+        def initialise(store: Store) -> None:  # in the transaction that makes the store
+            LocalInstallation.initialise(store, identity, installation)
+            directory = Directory(store, identity.public.signing_key, installation.installation_id)
+            directory.add_account(identity.public, now, self_=True)
+
+        store = Store.create(path, passphrase, kdf_iterations=kdf_iterations, initialise=initialise)
         try:
-            with store.transaction():
-                LocalInstallation.initialise(store, identity, installation)
-                directory = Directory(
-                    store, identity.public.signing_key, installation.installation_id
-                )
-                directory.add_account(identity.public, now, self_=True)
+            return cls(store, rng=rng, clock=clock)
         except BaseException:
             store.close()
-            Path(path).unlink(missing_ok=True)
             raise
-        return cls(store, rng=rng, clock=clock)
 
     @classmethod
     def open(
