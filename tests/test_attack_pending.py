@@ -15,6 +15,7 @@ from parley.client import MessageReceived, UndecryptableMessage, directory, repl
 from parley.client import payload as P
 from parley.codec import Envelope, InstallationMessage, encode_envelope
 from parley.no_bundle import seal_no_bundle
+from parley.profile import PROFILE_1
 from parley.session import Session
 
 
@@ -103,3 +104,30 @@ def test_one_stranger_cannot_grow_the_store_without_bound(tmp_path):
     size = (tmp_path / "bob.db").stat().st_size
     # 40 MiB of unasked-for text from one pending sender: a bound would keep a few
     assert size < 8 << 20, f"store is {size >> 20} MiB after {sent} MiB from one stranger"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="NOBUNDLE-021 bounds pending accounts, not their installations: one stranger "
+    "starts a session from each of 100 fresh installation ids, each keeping 999 skipped "
+    "keys (7.6 MiB; the growth has no bound)",
+)
+@pytest.mark.requirement("NOBUNDLE-021", "SESSION-011")
+def test_one_stranger_cannot_plant_sessions_from_any_number_of_installations(tmp_path):
+    w = World(tmp_path)
+    bob = w.account("bob")
+    stranger, bundle = IdentityKeyPair.generate(w.rng), bob.bundle()
+    for _ in range(100):
+        iid = w.rng.random_bytes(16)
+        session = Session.initiate(
+            stranger, iid, bundle, bob.installation_id, now=w.clock(), rng=w.rng
+        )
+        for _ in range(999):  # message keys Bob must keep for later
+            session.encrypt(b"")
+        body = session.encrypt(P.encode_payload(P.Payload(P.TEXT, w.rng.random_bytes(16), b"x")))
+        copy = InstallationMessage(bob.installation_id, "ratchet", body)
+        bob.receive(encode_envelope(Envelope(1, iid, (copy,))))
+    [contact] = bob.contacts()
+    # an account cannot name more installations than its bundle can hold
+    assert len(contact.installations) <= PROFILE_1.max_installations_per_bundle
+    assert (tmp_path / "bob.db").stat().st_size < 4 << 20
