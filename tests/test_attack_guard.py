@@ -32,7 +32,6 @@ def _cpu_of_one_receive(w: World, bob) -> float:
     "installation blob, parsed and rewritten whole on every initial message (100,000 "
     "entries: 4 MB, 128 ms CPU per receive against 2 ms)",
 )
-@pytest.mark.requirement("X3DH-040")
 def test_the_cost_of_an_initial_message_does_not_grow_with_the_replay_guard(tmp_path):
     w = World(tmp_path)
     bob = w.account("bob")

@@ -17,7 +17,6 @@ from parley.codec import Envelope, encode_envelope
     "names Alice's, so every message Bob sends Eve is also put in Alice's inbox, where "
     "it fails (UNKNOWN_PREKEY) and resets Alice's session with Bob",
 )
-@pytest.mark.requirement("BUNDLE-020")
 def test_a_contact_cannot_claim_another_accounts_installation(tmp_path):
     w = World(tmp_path)
     alice, bob, eve = w.account("alice"), w.account("bob"), w.account("eve")

@@ -46,7 +46,6 @@ def flood(w: World, bob, count: int) -> None:
     reason="NOBUNDLE-020 vs -021: forgetting a pending sender deletes the history rows "
     "that catch the replay of a forgotten no-bundle key, so the replay is delivered again",
 )
-@pytest.mark.requirement("NOBUNDLE-020")
 def test_a_forgotten_strangers_no_bundle_message_replayed_is_refused(tmp_path, monkeypatch):
     # Small bounds stand in for 10,000 keys and 100 pending contacts; with the
     # real ones the same holds after 10,001 no-bundle messages (measured: 36 s of CPU).
@@ -73,7 +72,6 @@ def test_a_forgotten_strangers_no_bundle_message_replayed_is_refused(tmp_path, m
     "ephemeral key the replay guard holds, so each is refused as REPLAYED_INITIAL_MESSAGE "
     "(no reset), and nothing Bob can do reaches her",
 )
-@pytest.mark.requirement("NOBUNDLE-021")
 def test_a_stranger_flood_does_not_cut_off_a_real_first_contact(tmp_path):
     w = World(tmp_path)
     bob, carol = w.account("bob"), w.account("carol")
@@ -91,7 +89,6 @@ def test_a_stranger_flood_does_not_cut_off_a_real_first_contact(tmp_path):
     reason="NOBUNDLE-021 bounds the number of pending senders, not what one of them "
     "stores: one stranger fills Bob's history (and disk) without bound",
 )
-@pytest.mark.requirement("NOBUNDLE-021")
 def test_one_stranger_cannot_grow_the_store_without_bound(tmp_path):
     w = World(tmp_path)
     bob = w.account("bob")
@@ -112,7 +109,6 @@ def test_one_stranger_cannot_grow_the_store_without_bound(tmp_path):
     "starts a session from each of 60 fresh installation ids, each keeping 999 skipped "
     "keys (100 of them: 7.6 MiB; the growth has no bound)",
 )
-@pytest.mark.requirement("NOBUNDLE-021", "SESSION-011")
 def test_one_stranger_cannot_plant_sessions_from_any_number_of_installations(tmp_path):
     w = World(tmp_path)
     bob = w.account("bob")
