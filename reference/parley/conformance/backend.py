@@ -56,7 +56,7 @@ class ScriptedRandom(Random):
         return key
 
 
-#: CONF-010: the lengths (bytes) of Kdf's key and input per function.
+#: CONF-030: the lengths (bytes) of Kdf's key and input per function.
 _KDF_LENGTHS = {
     d.KDF_FUNCTION_ROOT: ({32}, {32}),
     d.KDF_FUNCTION_CHAIN: ({32}, {0}),
@@ -127,7 +127,7 @@ class ReferenceBackend:
             raise InvalidArgument("unknown KDF function")
         key_lengths, input_lengths = lengths
         if len(request.key) not in key_lengths or len(request.input) not in input_lengths:
-            # CONF-010: a KDF input of the wrong length is the caller's error
+            # CONF-030: a KDF input of the wrong length is the caller's error
             raise InvalidArgument("a KDF key or input of the wrong length")
         if fn == d.KDF_FUNCTION_ROOT:
             outputs = profile.kdf_rk(request.key, request.input)
@@ -183,7 +183,7 @@ class ReferenceBackend:
         )
 
     def Negotiate(self, request: d.NegotiateRequest) -> d.NegotiateResponse:
-        # CONF-010: no policy (or one that reads nothing) is the default policy
+        # CONF-030: no policy (or one that reads nothing) is the default policy
         policy = _policy(request.policy if request.HasField("policy") else None)
         return d.NegotiateResponse(version=negotiate(policy, request.peer_reads))
 

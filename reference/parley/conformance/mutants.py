@@ -1464,7 +1464,7 @@ def _read_varint(data: bytes, i: int) -> tuple[int, int]:
 
 
 def kdf_any_length():
-    """The driver's Kdf takes a key or input of any length (CONF-010)."""
+    """The driver's Kdf takes a key or input of any length (CONF-030)."""
     from . import backend
 
     class Anything:
@@ -1476,7 +1476,7 @@ def kdf_any_length():
 
 
 def negotiate_without_policy_refused():
-    """The driver's Negotiate refuses a request without a policy (CONF-010)."""
+    """The driver's Negotiate refuses a request without a policy (CONF-030)."""
     from ..versioning import VersionPolicy, negotiate
     from . import backend
 
@@ -1501,8 +1501,8 @@ _SPEC_RULE_MUTANTS = {
     "ciphertext-limit-not-in-decoder": (ciphertext_limit_not_decoded, ["WIRE-002", "WIRE-005"]),
     "ciphertext-limit-after-block-check": (ciphertext_limit_after_block_check, ["WIRE-005"]),
     "wrong-wire-type-refused": (wrong_wire_type_refused, ["WIRE-003"]),
-    "kdf-any-input-length": (kdf_any_length, ["CONF-010"]),
-    "negotiate-without-policy-refused": (negotiate_without_policy_refused, ["CONF-010"]),
+    "kdf-any-input-length": (kdf_any_length, ["CONF-030"]),
+    "negotiate-without-policy-refused": (negotiate_without_policy_refused, ["CONF-030"]),
 }
 
 

@@ -54,7 +54,7 @@ function need32(b: Uint8Array, what: string): Uint8Array {
   return b;
 }
 
-// CONF-010: a Kdf field the function does not take must be empty.
+// CONF-030: a Kdf field the function does not take must be empty.
 function needEmpty(b: Uint8Array, what: string): void {
   if (b.length !== 0) throw new InvalidArgument(`${what} must be empty for this KDF function`);
 }

@@ -20,7 +20,7 @@ KDF_NOTES = {
     "WrongLength": {
         "bugType": "EDGE_CASE",
         "description": "A key or input of the wrong length: the driver refuses it with "
-        "INVALID_ARGUMENT (CONF-010).",
+        "INVALID_ARGUMENT (CONF-030).",
     },
     "EdgeCase": {
         "bugType": "EDGE_CASE",
@@ -143,7 +143,7 @@ def kdf_file() -> dict:
     for group in groups:  # the reference must agree with the formulas above
         for test in group["tests"]:
             CHECKS["KdfTest"](group, test, _driver(), False)
-    # CONF-010: an input of the wrong length is INVALID_ARGUMENT, never an output
+    # CONF-030: an input of the wrong length is INVALID_ARGUMENT, never an output
     wrong = {
         "KDF_RK": [("short-key", 31, 32), ("short-input", 32, 31)],
         "KDF_CK": [("short-key", 31, 0), ("long-key", 33, 0), ("with-input", 32, 32)],
@@ -172,7 +172,7 @@ def kdf_file() -> dict:
                 tc,
                 f"a {key_size}-byte key and a {input_size}-byte input: INVALID_ARGUMENT",
                 ["WrongLength"],
-                ["CONF-010"],
+                ["CONF-030"],
                 **inputs,
             )
             group["tests"].append(_record(group, test, "INVALID_ARGUMENT"))

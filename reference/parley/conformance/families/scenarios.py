@@ -30,7 +30,7 @@ VERSION_NOTES = {
     "NoCommonVersion": {"bugType": "FUNCTIONALITY", "description": "No version in common."},
     "DefaultPolicy": {
         "bugType": "FUNCTIONALITY",
-        "description": "A driver request without a policy: the default policy (CONF-010).",
+        "description": "A driver request without a policy: the default policy (CONF-030).",
     },
     "InvalidPolicy": {
         "bugType": "FUNCTIONALITY",

@@ -53,13 +53,13 @@ def versioning_file() -> dict:
         peerReads=[1, 2],
     )
     group["tests"].append(_record(group, test, "INVALID_ARGUMENT"))
-    # CONF-010: a Negotiate request without a policy uses the default policy
+    # CONF-030: a Negotiate request without a policy uses the default policy
     for name, peer, want in (("no-policy", [1, 2], 1), ("no-policy-peer-reads-2", [2], None)):
         test = _case(
             f"version/negotiate/{name}",
             f"no policy in the request (the default: reads [1], writes 1), peer {peer}",
             ["DefaultPolicy"],
-            ["CONF-010", "VERSION-010"],
+            ["CONF-030", "VERSION-010"],
             peerReads=peer,
         )
         group["tests"].append(_record(group, test, "ok" if want else "UNSUPPORTED_VERSION"))
