@@ -1256,3 +1256,24 @@ def test_state_format_errors():
     del record.signed_prekeys[:]
     with pytest.raises(E.StateFormatError):
         load_installation(record.SerializeToString())
+
+
+@pytest.mark.requirement("STORE-013", "VERSION-003")
+def test_a_running_session_keeps_its_version_after_the_policy_drops_it():
+    """Stage x+2 (reads 2 only): a saved version-1 session still reads its peer's next
+    message, but no new session starts in version 1."""
+    from parley.versioning import VersionPolicy
+
+    p = establish(b"store-013 dropped version")
+    stage_x2 = VersionPolicy(frozenset({2}), 2)
+    b = Session.from_bytes(p.b.to_bytes(), stage_x2)
+    assert b.decrypt(p.a.encrypt(b"still version 1"), p.rng) == b"still version 1"
+    # the decoder with the session's version added takes a v1 initial message,
+    # but Respond under the policy refuses to start a session in version 1
+    rng, alice, bob = make_parties(b"store-013 no new v1 session")
+    first = initiate(alice, bob, rng).encrypt(b"hello")
+    decoded = decode_ratchet_message(first, VersionPolicy(frozenset({1, 2}), 2))
+    with pytest.raises(E.UnsupportedVersion):
+        Session.respond(
+            bob.identity, bob.installation, decoded, alice.installation_id, policy=stage_x2
+        )

@@ -154,6 +154,9 @@ class Session:
             if isinstance(message, DecodedRatchetMessage)
             else decode_ratchet_message(message, policy, profile)
         )
+        # A new session only in a version the policy reads (VERSION-003), even when the
+        # message was decoded with the versions of running sessions added (STORE-013).
+        policy.check_readable(decoded.header.version)
         header = decoded.x3dh_header
         if header is None:
             raise MalformedMessage("not an initial message: no X3DH header")
