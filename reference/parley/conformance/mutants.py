@@ -1373,6 +1373,22 @@ def responder_pending_x3dh_loaded():
     _session_fields_without("pending")
 
 
+def session_extra_contradiction_refused():
+    """A loader refuses a record outside STORE-010's list too: a session without a
+    sending chain (STORE-012)."""
+    from .. import state
+    from ..errors import StateFormatError
+
+    original = state.check_session_fields
+
+    def check(record):
+        original(record)
+        if not record.sending_chain_key:
+            raise StateFormatError("no sending chain")
+
+    _patch_everywhere("check_session_fields", original, check)
+
+
 def session_other_profile_loaded():
     """A saved session of a profile this implementation does not implement is loaded
     as profile 1 (STORE-010)."""
@@ -1498,6 +1514,10 @@ _SPEC_RULE_MUTANTS = {
     ),
     "saved-responder-pending-x3dh-loaded": (responder_pending_x3dh_loaded, ["STORE-010"]),
     "saved-session-other-profile-loaded": (session_other_profile_loaded, ["STORE-010"]),
+    "saved-session-without-sending-chain-refused": (
+        session_extra_contradiction_refused,
+        ["STORE-012"],
+    ),
     "ciphertext-limit-not-in-decoder": (ciphertext_limit_not_decoded, ["WIRE-002", "WIRE-005"]),
     "ciphertext-limit-after-block-check": (ciphertext_limit_after_block_check, ["WIRE-005"]),
     "wrong-wire-type-refused": (wrong_wire_type_refused, ["WIRE-003"]),
