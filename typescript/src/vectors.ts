@@ -211,7 +211,13 @@ function runFlat(type: string, group: Json, t: Json): void {
       return;
     }
     case "NoBundleMessageDecodeTest": {
-      const init: MessageInitShape<typeof d.DecodeNoBundleMessageRequestSchema> = { message: hx(t.message) };
+      let msg = hx(t.message);
+      if (t.paddedLength !== undefined) {
+        const padded = new Uint8Array(t.paddedLength);
+        padded.set(msg);
+        msg = padded;
+      }
+      const init: MessageInitShape<typeof d.DecodeNoBundleMessageRequestSchema> = { message: msg };
       const pol = policy(t.policy);
       if (pol !== undefined) init.policy = pol;
       const out = expectOutcome(() => core.decodeNoBundleMessage(req(d.DecodeNoBundleMessageRequestSchema, init)), error, acceptable);
@@ -565,7 +571,7 @@ const KNOWN_FIELDS: Record<string, string[]> = {
   AccumulatedTest: ["counts", "seed", "sha256", "steps"],
   NegotiateTest: ["peerReads", "policy", "version"],
   RatchetMessageDecodeTest: ["decoded", "message", "paddedLength", "policy"],
-  NoBundleMessageDecodeTest: ["decoded", "message", "policy"],
+  NoBundleMessageDecodeTest: ["decoded", "message", "paddedLength", "policy"],
   EnvelopeEncodeTest: ["copies", "envelope", "senderBundle", "senderInstallationId", "version"],
   EnvelopeDecodeTest: ["decoded", "envelope", "policy"],
   X3dhTest: ["associatedData", "dhOutputs", "dhPrivateKey", "ephemeralPrivateKey", "installationId", "oneTimePreKeyPrivateKey", "peerEphemeralKey", "peerIdentity", "peerInstallationId", "peerOneTimePreKey", "peerSignedPreKey", "role", "sharedKey", "signedPreKeyPrivateKey", "signingPrivateKey"],
