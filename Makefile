@@ -49,6 +49,7 @@ test: $(STAMP) ## the test suite
 bench: $(STAMP) ## benchmarks: the core against bare pyca/cryptography; the library with its store
 	$(PY) bench/run.py
 	$(PY) bench/library.py
+	$(PY) bench/planted.py
 
 demo: $(STAMP) ## the core's conversation, then the library story through the CLI
 	$(PY) -m parley.demo
@@ -89,6 +90,12 @@ docs: $(STAMP) $(MUTANTS_REPORT) ## the site (spec, schema reference, vectors, t
 clients: $(STAMP) ## generate and compile clients of every proto: Python, Node, Java, C++
 	tools/install_client_deps.sh
 	clients/build.sh
+
+.PHONY: fuzz
+FUZZ_SECONDS ?= 6
+fuzz: $(STAMP) ## fuzz every decoder, Account.receive, links, QR, the API: FUZZ_SECONDS per target
+	PARLEY_FUZZ_EXAMPLES=200 PARLEY_FUZZ_SECONDS=$(FUZZ_SECONDS) PARLEY_FUZZ_KEEP=1 \
+	  $(PY) -m pytest tests/fuzz -m fuzz -p no:cacheprovider
 
 traceability: $(STAMP) ## requirements -> vectors and tests; fails on an uncovered MUST
 	$(PY) tools/traceability.py

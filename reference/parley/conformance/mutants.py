@@ -136,7 +136,7 @@ def max_skip_off():
     """MAX_SKIP is not enforced (RATCHET-034)."""
     from ..ratchet import DoubleRatchet
 
-    def _skip(self, chain, until, ratchet_key):
+    def _skip(self, chain, until, ratchet_key, budget=None):
         out = []
         while chain.index < until:
             chain, message_key = chain.next(self.profile)
@@ -151,9 +151,9 @@ def commit_on_failure():
     from ..ratchet import DoubleRatchet
 
     def make(original):
-        def decrypt(self, header, ciphertext, mac, rng, extra_header=b""):
+        def decrypt(self, header, ciphertext, mac, rng, extra_header=b"", budget=None):
             try:
-                return original(self, header, ciphertext, mac, rng, extra_header)
+                return original(self, header, ciphertext, mac, rng, extra_header, budget)
             except Exception:
                 chain = self.receiving_chain
                 if chain is not None and header.ratchet_key == self.receiving_ratchet_key:
@@ -777,6 +777,13 @@ def reset_always_new_session():
     )
 
 
+def sending_chain_never_exhausted():
+    """A sending chain encrypts past N = 2^32 - 1 (RATCHET-023)."""
+    from .. import ratchet
+
+    ratchet.MAX_MESSAGE_NUMBER = 1 << 40
+
+
 def no_bundle_binding_after_mac():
     """A no-bundle message's sender binding is checked after its MAC (NOBUNDLE-011)."""
     from .. import no_bundle
@@ -933,14 +940,14 @@ def max_skip_off_old_chain():
 
         return decrypt
 
-    def skip(self, chain, until, ratchet_key):
+    def skip(self, chain, until, ratchet_key, budget=None):
         if state["new_key"] and ratchet_key == self.receiving_ratchet_key:
             out = []
             while chain.index < until:
                 chain, message_key = chain.next(self.profile)
                 out.append(((ratchet_key, message_key.index), message_key.key, chain))
             return out
-        return original_skip(self, chain, until, ratchet_key)
+        return original_skip(self, chain, until, ratchet_key, budget)
 
     _wrap_method(DoubleRatchet, "decrypt", make)
     DoubleRatchet._skip = skip
@@ -1248,6 +1255,7 @@ _STRANGER_MUTANTS = {
     "reset-session-not-preferred": (reset_not_preferred, ["SESSION-010", "SESSION-020"]),
     "duplicate-starts-reset": (duplicate_starts_reset, ["SESSION-020"]),
     "reset-always-new-session": (reset_always_new_session, ["SESSION-020"]),
+    "sending-chain-never-exhausted": (sending_chain_never_exhausted, ["RATCHET-023"]),
     "not-addressed-starts-reset": (not_addressed_resets, ["MULTI-003", "SESSION-020"]),
     "no-bundle-binding-after-mac": (no_bundle_binding_after_mac, ["NOBUNDLE-011"]),
     "no-bundle-replay-cache-off": (no_bundle_replay_cache_off, ["NOBUNDLE-020"]),

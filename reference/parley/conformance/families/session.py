@@ -775,6 +775,29 @@ def session_scenarios() -> list[dict]:
     b.recv("ba", b.send("ab", "still fine"))
     out.append(b.done())
 
+    # the last message number of a sending chain (RATCHET-023)
+    b = Build(
+        "session/sending-chain-exhausted",
+        "a saved session whose sending chain has reached N = 2^32 - 1: encrypting fails with "
+        "SESSION_STATE; one number below, it still encrypts",
+        ["LocalMisuse", "StateExport"],
+        ["RATCHET-023", "ERR-001"],
+    )
+    bun = two(b)
+    b.initiate("alice", "ab", bun, "bob", opk=100)
+    b.step("exportSession", session="ab", name="saved")
+    for number, session, expect in (
+        (0xFFFFFFFF, "full", "SESSION_STATE"),
+        (0xFFFFFFFE, "last", "ok"),
+    ):
+        record = state_pb2.SessionState.FromString(b.value("saved"))
+        record.sending_message_number = number
+        b.step(
+            "importSession", party="alice", inputHex=h(record.SerializeToString()), session=session
+        )
+        b.step("encrypt", expect, session=session, plaintext=text("one more"), name=f"m-{session}")
+    out.append(b.done())
+
     # a saved session whose identity binding does not verify (STORE-010, KEYS-003)
     b = Build(
         "session/import-bad-binding",
