@@ -41,11 +41,6 @@ def flood(w: World, bob, count: int) -> None:
         bob.receive(no_bundle_from(stranger, w.rng.random_bytes(16), bob, b"spam %d" % i, w.rng))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NOBUNDLE-020 vs -021: forgetting a pending sender deletes the history rows "
-    "that catch the replay of a forgotten no-bundle key, so the replay is delivered again",
-)
 def test_a_forgotten_strangers_no_bundle_message_replayed_is_refused(tmp_path, monkeypatch):
     # Small bounds stand in for 10,000 keys and 100 pending contacts; with the
     # real ones the same holds after 10,001 no-bundle messages (measured: 36 s of CPU).

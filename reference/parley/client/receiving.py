@@ -32,7 +32,7 @@ from .events import (
     SessionReset,
     UndecryptableMessage,
 )
-from .replay import envelope_key, no_bundle_key
+from .replay import envelope_key, no_bundle_key, no_bundle_message_key
 from .sending import envelope, start_session
 from .stores import Stores
 
@@ -176,11 +176,15 @@ class _Receive:
             return None, exc.code, [], False
         sender = opened.sender.signing_key
         key = no_bundle_key(opened.ephemeral_key)
-        if st.seen.lookup(key)[0] or (
-            payload.kind == P.TEXT and st.history.has_received(sender, payload.message_id)
+        message_key = no_bundle_message_key(sender, payload.message_id)
+        if (
+            st.seen.lookup(key)[0]
+            or st.seen.lookup(message_key)[0]
+            or (payload.kind == P.TEXT and st.history.has_received(sender, payload.message_id))
         ):
             return sender, "REPLAYED_INITIAL_MESSAGE", [], False  # NOBUNDLE-020
         st.seen.record(key, now)
+        st.seen.record(message_key, now)  # outlives a forgotten pending sender
         if sender == st.account_id:
             return sender, None, [], False
         row = st.directory.row(sender)
