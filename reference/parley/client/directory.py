@@ -26,9 +26,13 @@ _ACCOUNT_SELECT = (
     "added_at, pending FROM accounts "
 )
 
-#: Pending contacts (senders the user did not add) kept at most; beyond, the
-#: oldest are forgotten (NOBUNDLE-021).
+#: Pending contacts (senders the user did not add) kept at most (NOBUNDLE-021).
 MAX_PENDING_CONTACTS = 100
+#: A pending contact is kept at least this long (seconds): beyond the cap, only
+#: pending contacts older than this are forgotten (the oldest first), and while
+#: none is, a new sender is refused (``PENDING_FULL``), so that a burst of
+#: strangers blocks new strangers rather than erasing a real first contact.
+PENDING_WINDOW = 7 * 24 * 60 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +123,37 @@ class Directory:
             (identity.signing_key, identity.to_bytes(), name, int(self_), now),
         )
 
+    def admits_pending(self, now: int) -> bool:
+        """Whether a new pending contact may be added now (NOBUNDLE-021): below the
+        cap, or some pending contact is older than PENDING_WINDOW (it will be
+        forgotten)."""
+        (count,) = self._store.one(
+            "SELECT count(*) FROM accounts WHERE pending = 1 AND is_self = 0", ()
+        )
+        if count < MAX_PENDING_CONTACTS:
+            return True
+        old = self._store.one(
+            "SELECT 1 FROM accounts WHERE pending = 1 AND is_self = 0 AND added_at <= ? LIMIT 1",
+            (now - PENDING_WINDOW,),
+        )
+        return old is not None
+
     def add_pending(self, identity: IdentityKey, now: int) -> list[bytes]:
-        """Record a sender the user did not add, as a pending contact; forget the
-        oldest pending ones beyond MAX_PENDING_CONTACTS, with their installations,
+        """Record a sender the user did not add, as a pending contact (the caller
+        checked :meth:`admits_pending`); beyond MAX_PENDING_CONTACTS, forget the
+        oldest pending ones older than PENDING_WINDOW, with their installations,
         sessions and messages (the schema's trigger). Returns the forgotten accounts."""
         self._store.execute(
             "INSERT INTO accounts (account, identity, added_at, pending) VALUES (?,?,?,1)",
             (identity.signing_key, identity.to_bytes(), now),
         )
+        (count,) = self._store.one(
+            "SELECT count(*) FROM accounts WHERE pending = 1 AND is_self = 0", ()
+        )
         rows = self._store.query(
-            "SELECT account FROM accounts WHERE pending = 1 AND is_self = 0 "
-            "ORDER BY added_at DESC, rowid DESC LIMIT -1 OFFSET ?",
-            (MAX_PENDING_CONTACTS,),
+            "SELECT account FROM accounts WHERE pending = 1 AND is_self = 0 AND added_at <= ? "
+            "ORDER BY added_at, rowid LIMIT ?",
+            (now - PENDING_WINDOW, max(0, count - MAX_PENDING_CONTACTS)),
         )
         dropped = [bytes(r[0]) for r in rows]
         for account in dropped:

@@ -16,6 +16,7 @@ from . import payload as P
 from .decisions import HELLO as DECIDE_HELLO
 from .decisions import (
     OWN_ENVELOPE,
+    PENDING_FULL,
     RESET_REASONS,
     SessionCandidate,
     choose_session,
@@ -183,11 +184,13 @@ class _Receive:
             or (payload.kind == P.TEXT and st.history.has_received(sender, payload.message_id))
         ):
             return sender, "REPLAYED_INITIAL_MESSAGE", [], False  # NOBUNDLE-020
+        row = st.directory.row(sender)
+        if row is None and sender != st.account_id and not st.directory.admits_pending(now):
+            return None, PENDING_FULL, [], False  # NOBUNDLE-021: refused, nothing kept
         st.seen.record(key, now)
         st.seen.record(message_key, now)  # outlives a forgotten pending sender
         if sender == st.account_id:
             return sender, None, [], False
-        row = st.directory.row(sender)
         if row is None:
             st.directory.add_pending(opened.sender, now)  # NOBUNDLE-021
         elif row.identity != opened.sender.to_bytes():
@@ -230,6 +233,13 @@ class _Receive:
             code = "DUPLICATE_MESSAGE" if "DUPLICATE_MESSAGE" in errors else errors[0]
             return owner, code, []
         # An initial message of a new session.
+        initiator = header.initiator_identity.signing_key
+        if (
+            initiator != st.account_id
+            and st.directory.row(initiator) is None
+            and not st.directory.admits_pending(now)
+        ):
+            return None, PENDING_FULL, []  # NOBUNDLE-021: refused before any DH
         try:
             session, plaintext = Session.respond(
                 st.local.identity,
@@ -243,6 +253,15 @@ class _Receive:
         except RemoteError as exc:
             sender = header.initiator_identity.signing_key
             known = st.directory.row(sender) is not None
+            if (
+                known
+                and exc.code == "REPLAYED_INITIAL_MESSAGE"
+                and not any(s.remote_identity.signing_key == sender for _, s, _ in sessions)
+            ):
+                # The guard holds its key but no session of that sender is left
+                # (it was dropped here): the peer is cut off, not replaying;
+                # answer as to a message without a session (SESSION-020).
+                return sender, "NO_SESSION", []
             return (sender if known else None), exc.code, []
         st.local.save()  # replay guard, used one-time prekey (PREKEY-005)
         account = session.remote_identity.signing_key
