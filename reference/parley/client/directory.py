@@ -289,6 +289,20 @@ class Directory:
         )
         return True
 
+    def reset_at(self, account: bytes, iid: bytes) -> int:
+        """When this installation last sent a RESET or HELLO to it (SESSION-020)."""
+        row = self._store.one(
+            "SELECT reset_at FROM installations WHERE account = ? AND installation_id = ?",
+            (account, iid),
+        )
+        return 0 if row is None else int(row[0])
+
+    def mark_reset(self, account: bytes, iid: bytes, now: int) -> None:
+        self._store.execute(
+            "UPDATE installations SET reset_at = ? WHERE account = ? AND installation_id = ?",
+            (now, account, iid),
+        )
+
     def owner_of(self, iid: bytes) -> bytes | None:
         """The one account known to have this installation, or None."""
         rows = self._store.query(

@@ -37,7 +37,10 @@ from .replay import envelope_key, no_bundle_key, no_bundle_message_key
 from .sending import envelope, start_session
 from .stores import Stores
 
-__all__ = ["RESET_REASONS", "receive"]
+__all__ = ["RESET_INTERVAL", "RESET_REASONS", "receive"]
+
+#: At most one RESET or HELLO per peer installation in this many seconds (SESSION-020).
+RESET_INTERVAL = 10 * 60
 
 
 class _NoBundleReplayCache:
@@ -344,9 +347,18 @@ class _Receive:
         bundle, announced by a RESET (or HELLO) message; None if no bundle serves.
 
         A reset session still waiting for its reply is reused, so a burst of
-        undecryptable messages starts one session, not one each.
+        undecryptable messages starts one session, not one each; and at most one
+        RESET or HELLO goes to a peer installation per RESET_INTERVAL, so that
+        envelopes forged "from" a public installation id cannot make this
+        installation start sessions and send at will. A HELLO that answers a
+        no-bundle RESET (``fresh``: authenticated by the peer's identity key)
+        is not limited.
         """
         st, now = self.st, self.now
+        if not fresh:
+            last = st.directory.reset_at(account, iid)
+            if last and now - last < RESET_INTERVAL:
+                return None
         current = st.sessions.active(account, iid)
         chosen = (
             None
@@ -371,4 +383,5 @@ class _Receive:
         copy = InstallationMessage(iid, "ratchet", body)
         data = envelope(st, [copy], st.directory.row(account), now, force_bundle=True)
         st.outbox.add(data, account, now)  # committed with the ratchet step
+        st.directory.mark_reset(account, iid, now)
         return data
