@@ -33,6 +33,9 @@ MAX_PENDING_CONTACTS = 100
 #: none is, a new sender is refused (``PENDING_FULL``), so that a burst of
 #: strangers blocks new strangers rather than erasing a real first contact.
 PENDING_WINDOW = 7 * 24 * 60 * 60
+#: The reason of a bundle entry, or a session start, that names an installation
+#: id another known account holds (MULTI-005).
+INSTALLATION_CLAIMED = "INSTALLATION_CLAIMED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +292,19 @@ class Directory:
         )
         return True
 
+    def claimed_by_other(self, account: bytes, iid: bytes) -> bool:
+        """Whether another known account (this one included) already holds the
+        installation id ``iid`` (MULTI-005): the first claim keeps it."""
+        if iid == self.installation_id and account != self.account_id:
+            return True
+        return (
+            self._store.one(
+                "SELECT 1 FROM installations WHERE installation_id = ? AND account != ? LIMIT 1",
+                (iid, account),
+            )
+            is not None
+        )
+
     def reset_at(self, account: bytes, iid: bytes) -> int:
         """When this installation last sent a RESET or HELLO to it (SESSION-020)."""
         row = self._store.one(
@@ -365,6 +381,9 @@ class Directory:
                 "WHERE account = ? AND installation_id = ?",
                 (account, iid),
             )
+            if known is None and self.claimed_by_other(account, iid):
+                events.append(BundleRejected(account, INSTALLATION_CLAIMED))  # MULTI-005
+                continue
             if known is None:
                 self._store.execute(
                     "INSERT INTO installations (account, installation_id, bundle, bundle_ts, "

@@ -25,6 +25,7 @@ from .decisions import (
     select_copy,
 )
 from .decisions import RESET as DECIDE_RESET
+from .directory import INSTALLATION_CLAIMED
 from .events import (
     Event,
     InstallationAdded,
@@ -243,6 +244,8 @@ class _Receive:
             and not st.directory.admits_pending(now)
         ):
             return None, PENDING_FULL, []  # NOBUNDLE-021: refused before any DH
+        if st.directory.claimed_by_other(initiator, sender_iid):
+            return None, INSTALLATION_CLAIMED, []  # MULTI-005: no session, no reset
         try:
             session, plaintext = Session.respond(
                 st.local.identity,
