@@ -33,6 +33,10 @@ MAX_PENDING_CONTACTS = 100
 #: none is, a new sender is refused (``PENDING_FULL``), so that a burst of
 #: strangers blocks new strangers rather than erasing a real first contact.
 PENDING_WINDOW = 7 * 24 * 60 * 60
+#: What one pending contact may hold (NOBUNDLE-021): installations (as many as
+#: a bundle can name), and bytes of message bodies (the newest kept).
+MAX_PENDING_INSTALLATIONS = 32
+PENDING_MESSAGE_BUDGET = 1 << 20
 #: The reason of a bundle entry, or a session start, that names an installation
 #: id another known account holds (MULTI-005).
 INSTALLATION_CLAIMED = "INSTALLATION_CLAIMED"
@@ -304,6 +308,12 @@ class Directory:
             )
             is not None
         )
+
+    def installation_count(self, account: bytes) -> int:
+        (count,) = self._store.one(
+            "SELECT count(*) FROM installations WHERE account = ?", (account,)
+        )
+        return int(count)
 
     def reset_at(self, account: bytes, iid: bytes) -> int:
         """When this installation last sent a RESET or HELLO to it (SESSION-020)."""

@@ -25,7 +25,11 @@ from .decisions import (
     select_copy,
 )
 from .decisions import RESET as DECIDE_RESET
-from .directory import INSTALLATION_CLAIMED
+from .directory import (
+    INSTALLATION_CLAIMED,
+    MAX_PENDING_INSTALLATIONS,
+    PENDING_MESSAGE_BUDGET,
+)
 from .events import (
     Event,
     InstallationAdded,
@@ -246,6 +250,14 @@ class _Receive:
             return None, PENDING_FULL, []  # NOBUNDLE-021: refused before any DH
         if st.directory.claimed_by_other(initiator, sender_iid):
             return None, INSTALLATION_CLAIMED, []  # MULTI-005: no session, no reset
+        pending = st.directory.row(initiator)
+        if (
+            pending is not None
+            and pending.pending
+            and not st.directory.has_installation(initiator, sender_iid)
+            and st.directory.installation_count(initiator) >= MAX_PENDING_INSTALLATIONS
+        ):
+            return None, PENDING_FULL, []  # NOBUNDLE-021: a pending contact's installations
         try:
             session, plaintext = Session.respond(
                 st.local.identity,
@@ -335,6 +347,8 @@ class _Receive:
         self.message_row = st.history.add(
             payload.message_id, now, "in", account, iid, payload.body, forward_secret
         )
+        if row is not None and row.pending:  # NOBUNDLE-021: a pending contact's budget
+            st.history.trim(account, PENDING_MESSAGE_BUDGET)
         return MessageReceived(
             account,
             iid,
