@@ -8,10 +8,9 @@ from library_world import World, texts
 from parley.bundle import Bundle, InstallationPreKeys
 from parley.client import BundleRejected, SessionReset, UndecryptableMessage
 from parley.client import payload as P
-from parley.codec import InstallationMessage
-from parley.session import Session
 from parley.client.local import new_installation_keys
-from parley.codec import Envelope, encode_envelope
+from parley.codec import Envelope, InstallationMessage, encode_envelope
+from parley.session import Session
 
 
 @pytest.mark.requirement("MULTI-005")

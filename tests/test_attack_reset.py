@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
 from library_world import World, texts
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
