@@ -311,11 +311,18 @@ def cmd_send(args: argparse.Namespace) -> int:
         envelope = account.send(contact, text.encode())  # committed in the outbox
         try:
             delivered = account.flush_outbox(mailbox)
+            targets = next((t for e, t in delivered if e.envelope == envelope), set())
         except TransportError as exc:
-            raise TransportError(
-                f"{exc.message}; the message is kept in the outbox and goes out on the next run"
-            ) from None
-        targets = next((t for e, t in delivered if e.envelope == envelope), set())
+            if any(e.envelope == envelope for e in account.outbox()):
+                raise TransportError(
+                    f"{exc.message}; the message is kept in the outbox and goes out on the next run"
+                ) from None
+            # this message went out; an older one, to another contact, is held back
+            print(
+                f"parley: warning: {exc.message}; older messages wait in the outbox",
+                file=sys.stderr,
+            )
+            targets = mailbox.recipients(envelope, contact.account)
         plural = "" if len(targets) == 1 else "s"
         print(f"sent to {contact.label} ({len(targets)} installation{plural})")
     return 0

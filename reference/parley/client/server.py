@@ -542,7 +542,12 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
             envelope = self.account.send(contact, bytes(request.body))  # in the outbox
             sent = self.account.history(contact, limit=1)[-1]
             delivered = self.flush_outbox()
-            targets = next((t for e, t in delivered if e.envelope == envelope), set())
+            targets = next((t for e, t in delivered if e.envelope == envelope), None)
+            if targets is None:
+                # flush_outbox gives [] on any TransportError, which may come from an
+                # older envelope: this one went out if it left the outbox
+                gone = all(e.envelope != envelope for e in self.account.outbox())
+                targets = self.mailbox.recipients(envelope, contact.account) if gone else set()
             return pb.SendMessageResponse(
                 message_id=sent.message_id,
                 forward_secret=sent.forward_secret,

@@ -39,7 +39,7 @@ __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema this code writes and reads; a file with a higher one is refused,
 #: one with a lower one is migrated at open (:data:`_MIGRATIONS`).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: SQLite's application_id header field: "PRLY".
 APPLICATION_ID = 0x50524C59
 
@@ -76,6 +76,7 @@ CREATE TABLE installations (
     bundle_ts       INTEGER NOT NULL DEFAULT 0,
     prekey_id       INTEGER,
     first_seen      INTEGER NOT NULL,
+    reset_at        INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account, installation_id)
 );
 -- Double Ratchet sessions, one active (sending) session per peer installation (SESSION-010).
@@ -147,6 +148,10 @@ CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
     DELETE FROM sessions WHERE account = old.account;
     DELETE FROM messages WHERE account = old.account;
 END;
+""",
+    3: """
+-- When this installation last sent a RESET or HELLO to a peer installation (SESSION-020).
+ALTER TABLE installations ADD COLUMN reset_at INTEGER NOT NULL DEFAULT 0;
 """,
 }
 
