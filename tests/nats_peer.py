@@ -1,0 +1,78 @@
+"""Child process of the NATS tests (not a test module): one account that sends
+COUNT messages to its peer through a NATS transport while it receives the
+peer's, until it has all of them.
+
+Usage: python nats_peer.py DB NAME PEER URL COUNT [BATCH]
+
+Prints ``SENT <text>`` once a message is committed and stored by the relay,
+``GOT <text> fresh`` or ``GOT <text> again`` (a redelivered report) for each
+received message, ``DONE`` at the end. A publish that fails (a server down, a
+leader election) is retried with the same envelope: the relay stores it once.
+Up to BATCH messages are sent in one go and received per call of
+``receive_batch`` (one commit per batch with ``Account.receive_many``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from parley.client import Account, MessageReceived, TransportError
+from parley.client.nats_transport import NatsTransport
+from parley.client.receiver import receive_batch
+
+KDF = 2
+
+
+def deliver(transport: NatsTransport, items: list[tuple[bytes, bytes]]) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            transport.deliver_many(items)
+            return
+        except TransportError as exc:
+            if time.monotonic() > deadline:
+                raise
+            print("RETRY", exc.message, flush=True)
+
+
+def main() -> int:
+    db, name, peer, url, count = sys.argv[1:6]
+    count = int(count)
+    batch = int(sys.argv[6]) if len(sys.argv) > 6 else 1
+    account = Account.open(db, "pass", kdf_iterations=KDF)
+    transport = NatsTransport(url, request_timeout=5)
+    transport.register(account.account_id, account.installation_id)
+    contact = account.contact(peer)
+    sent = 0
+    fresh: set[str] = set()
+    deadline = time.monotonic() + 300
+    while (sent < count or len(fresh) < count) and time.monotonic() < deadline:
+        if sent < count:
+            todo = min(batch, count - sent)
+            items = [
+                (account.send(contact, f"{name} {sent + i}".encode()), contact.account)
+                for i in range(todo)
+            ]
+            deliver(transport, items)
+            for i in range(todo):
+                print("SENT", f"{name} {sent + i}", flush=True)
+            sent += todo
+        deliveries = transport.wait(account.installation_id, limit=batch, timeout=0.05)
+        if not deliveries:
+            continue
+        for events in receive_batch(account, transport, deliveries):
+            for event in events:
+                if isinstance(event, MessageReceived):
+                    text = event.plaintext.decode()
+                    print("GOT", text, "again" if event.redelivered else "fresh", flush=True)
+                    if not event.redelivered:
+                        fresh.add(text)
+    transport.close()
+    account.close()
+    print("DONE" if len(fresh) >= count else "TIMEOUT", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
