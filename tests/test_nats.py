@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from nats_servers import NatsServer, free_port, nats_available
-
 from parley.client import Account, MessageReceived, TransportError
 from parley.client.nats_transport import (
     NatsTransport,
@@ -89,9 +88,8 @@ def test_mailbox_ids_carry_no_identifier():
 def test_subjects_and_names_on_the_server_hold_no_identity(pair, server):
     alice, bob, ta, _tb = pair
     ta.deliver(alice.send("bob", b"hello"), account=bob.account_id)
-    secrets_ = [
-        x.hex() for x in (alice.account_id, bob.account_id, alice.installation_id, bob.installation_id)
-    ]
+    ids = (alice.account_id, bob.account_id, alice.installation_id, bob.installation_id)
+    secrets_ = [x.hex() for x in ids]
     seen = repr(server.jsz()) + repr(ta._call(ta._js.consumers_info("PARLEY_MAILBOX")))
     seen += repr(ta._call(ta._js.consumers_info("PARLEY_ACCOUNT")))
     assert mailbox_id(bob.installation_id) in seen
@@ -240,8 +238,8 @@ def test_two_processes_exchange_through_nats(tmp_path, server):
     env = dict(os.environ, PYTHONPATH=str(HERE))
     procs = [
         subprocess.Popen(
-            [sys.executable, str(HERE / "nats_peer.py"), str(tmp_path / f"{me}.db"), me, peer]
-            + [server.url, "20"],
+            [sys.executable, str(HERE / "nats_peer.py"), str(tmp_path / f"{me}.db"), me]
+            + [peer, server.url, "20"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
