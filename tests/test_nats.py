@@ -236,10 +236,10 @@ def test_two_processes_exchange_through_nats(tmp_path, server):
     alice.close()
     bob.close()
     env = dict(os.environ, PYTHONPATH=str(HERE))
+    peer_script = str(HERE / "nats_peer.py")
     procs = [
         subprocess.Popen(
-            [sys.executable, str(HERE / "nats_peer.py"), str(tmp_path / f"{me}.db"), me]
-            + [peer, server.url, "20"],
+            [sys.executable, peer_script, str(tmp_path / f"{me}.db"), me, peer, server.url, "20"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -268,8 +268,7 @@ class NatsTransport(Transport):
             )
         except (OSError, TimeoutError, nats.errors.Error) as exc:
             raise TransportError(
-                f"cannot reach the NATS server at {self._where()}"
-                f" ({type(exc).__name__})"
+                f"cannot reach the NATS server at {self._where()} ({type(exc).__name__})"
             ) from None
         self._js = self._nc.jetstream(timeout=self.request_timeout)
 
