@@ -175,8 +175,11 @@ class NatsCluster:
 
         return wait_until(leader, timeout, "a JetStream meta leader")
 
-    def stream_leader(self, stream: str, timeout: float = 60) -> NatsServer:
-        """The node that leads ``stream`` now (waits for an election)."""
+    def stream_leader(
+        self, stream: str, timeout: float = 60, other_than: NatsServer | None = None
+    ) -> NatsServer:
+        """The running node that leads ``stream`` (waits for an election), if
+        given, one other than ``other_than``."""
 
         def find() -> NatsServer | None:
             for node in self.nodes:
@@ -186,9 +189,9 @@ class NatsCluster:
                     for info in account.get("stream_detail", []):
                         cluster = info.get("cluster") or {}
                         if info.get("name") == stream and cluster.get("leader"):
-                            return next(
-                                (n for n in self.nodes if n.name == cluster["leader"]), None
-                            )
+                            found = next(n for n in self.nodes if n.name == cluster["leader"])
+                            if found.running and found is not other_than:
+                                return found
             return None
 
         return wait_until(find, timeout, f"a leader of stream {stream}")

@@ -206,6 +206,7 @@ class _Box:
     queue: asyncio.Queue | None = None
     pulls: dict[str, _Pull] = field(default_factory=dict)
     counter: int = 0
+    batch: int = _PULL_BATCH
 
 
 class NatsTransport(Transport):
@@ -298,7 +299,10 @@ class NatsTransport(Transport):
                 return await fn()
             except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
                 error: Exception = exc
-            except nats.js.errors.ServiceUnavailableError as exc:
+            except (
+                nats.js.errors.ServiceUnavailableError,
+                nats.js.errors.NoStreamResponseError,
+            ) as exc:  # a leader election, a server restarting
                 error = exc
             except nats.js.errors.APIError as exc:
                 if exc.code not in (500, 503) and exc.err_code not in (10008, 10074):
@@ -353,6 +357,12 @@ class NatsTransport(Transport):
 
             await self._retrying(f"creating stream {config.name}", ensure, deadline)
         self._streams_ready = True
+
+    def prepare(self) -> None:
+        """Create the streams now if they do not exist (else the first
+        ``register`` or publish does); with this URL's ``replicas``."""
+        deadline = time.monotonic() + self.request_timeout * 3
+        self._call(self._ensure_streams(deadline), self.request_timeout * 3 + 5)
 
     def register(self, account: bytes, installation_id: bytes) -> None:
         """Create this installation's consumers (idempotent); needed before
@@ -581,7 +591,7 @@ class NatsTransport(Transport):
 
     async def _refill(self, box: _Box) -> None:
         """Keep one pull request standing per consumer while the queue is short."""
-        if box.queue is None or box.queue.qsize() >= _PULL_BATCH:
+        if box.queue is None or box.queue.qsize() >= box.batch:
             return
         now = time.monotonic()
         for stream, durable in box.consumers:
@@ -589,9 +599,9 @@ class NatsTransport(Transport):
             if pull is not None and now - pull.last_heard < 3 * _HEARTBEAT + 1:
                 continue
             box.counter += 1
-            box.pulls[durable] = _Pull(box.counter, _PULL_BATCH, now)
+            box.pulls[durable] = _Pull(box.counter, box.batch, now)
             request = {
-                "batch": _PULL_BATCH,
+                "batch": box.batch,
                 "expires": int(_PULL_EXPIRES * 1e9),
                 "idle_heartbeat": int(_HEARTBEAT * 1e9),
             }
@@ -616,6 +626,7 @@ class NatsTransport(Transport):
     async def _wait(self, box: _Box, limit: int, timeout: float | None) -> list[Delivery]:
         await self._open_inbox(box)
         assert box.queue is not None
+        box.batch = min(limit, _PULL_BATCH)  # what stands at the relay: about one batch
         deadline = None if timeout is None else time.monotonic() + timeout
         out: list[Delivery] = []
         while not out:
