@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 from nats_servers import NatsCluster, nats_available, wait_until
-
 from parley.client import Account, MessageReceived
 from parley.client.nats_transport import MAILBOX_STREAM, NatsTransport
 from parley.client.receiver import receive_batch

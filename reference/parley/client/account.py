@@ -25,7 +25,7 @@ injected, as in the core.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -304,6 +304,61 @@ class Account:
         now = self.clock()
         with self._txn() as st:
             return receiving.receive(st, bytes(envelope), now)
+
+    def send_many(self, items: Sequence[tuple[str | bytes | Contact, bytes]]) -> list[bytes]:
+        """:meth:`send` for several (contact, plaintext) pairs, committed in one
+        transaction (one fsync): all of them, or, if one cannot be sent
+        (CannotSend, naming it), none. The envelopes, in order."""
+        items = list(items)
+        if any(not isinstance(text, bytes) for _c, text in items):
+            raise CannotSend("the plaintexts must be bytes")
+        targets = [self.contact(contact) for contact, _t in items]
+        now = self.clock()
+        out = []
+        with self._txn() as st:
+            st.local.maintain(self.rng, now)
+            for n, (target, (_c, plaintext)) in enumerate(zip(targets, items, strict=True)):
+                message_id = self.rng.random_bytes(P.MESSAGE_ID_SIZE)
+                try:
+                    data, fs = sending.send_text(st, target, message_id, plaintext, now)
+                except CannotSend as exc:
+                    raise CannotSend(f"message {n} of the batch: {exc.message}") from None
+                st.history.add(
+                    message_id, now, "out", target.account, self.installation_id, plaintext, fs
+                )
+                out.append(data)
+        return out
+
+    def receive_many(self, envelopes: Sequence[bytes]) -> list[list[Event]]:
+        """:meth:`receive` for several envelopes, committed in one transaction
+        (one fsync); one list of events per envelope, in order.
+
+        Each envelope is processed exactly as :meth:`receive` would, one after
+        the other, each in a savepoint of its own: a bad envelope gives its
+        events (it never raises) and changes nothing for the others. Should
+        processing one raise (a local failure, not bad input), its savepoint
+        is rolled back, the envelopes before it are committed and the error is
+        raised; a caller acknowledges nothing then, and the committed ones,
+        delivered again, are recognised.
+        """
+        datas = list(envelopes)
+        if any(not isinstance(d, bytes | bytearray | memoryview) for d in datas):
+            raise CannotSend("an envelope is bytes")
+        now = self.clock()
+        out: list[list[Event]] = []
+        failure: BaseException | None = None
+        with self._txn() as st:
+            for data in datas:
+                try:
+                    with st.store.savepoint():
+                        out.append(receiving.receive(st, bytes(data), now))
+                except Exception as exc:
+                    st.local.reload()  # the savepoint rolled back: so do the prekeys
+                    failure = exc
+                    break
+        if failure is not None:
+            raise failure
+        return out
 
     def history(
         self, contact: str | bytes | Contact | None = None, limit: int = 100

@@ -121,6 +121,7 @@ class Store:
         self._conn = conn
         self.path = path
         self._depth = 0
+        self._savepoints = 0
 
     # -- opening ---------------------------------------------------------------
 
@@ -250,6 +251,25 @@ class Store:
         self._conn.execute("COMMIT")
         if WRITE_HOOK is not None:
             WRITE_HOOK("commit")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[Store]:
+        """A part of the current transaction that rolls back on its own on any
+        error (SQL ``SAVEPOINT``), leaving the rest of the transaction as it was."""
+        if not self._depth:
+            raise RuntimeError("a savepoint lives inside a transaction")
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self
+        except BaseException:
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._savepoints -= 1
+        self._conn.execute(f"RELEASE {name}")
 
     @property
     def in_transaction(self) -> bool:
