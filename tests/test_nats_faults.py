@@ -148,3 +148,53 @@ def test_whole_cluster_restarted_with_envelopes_pending(tmp_path, cluster):
     assert sorted(got) == sorted(f"m{i}".encode() for i in range(30))
     for x in (ta, tb, alice, bob):
         x.close()
+
+
+@pytest.mark.parametrize("kill", ["write:150", "commit:1"])
+def test_receiver_killed_in_the_middle_of_a_batch(tmp_path, cluster, kill):
+    """Bob's process dies inside a batch (before its commit), or between the
+    commit and the acknowledgement; a new process gets everything, each
+    message once into the history. A batch that was committed but not
+    acknowledged is reported again marked ``redelivered`` (the killed process
+    may not have shown it): at-least-once to the application, never twice as new."""
+    alice, bob = make_pair(tmp_path)
+    bob.close()
+    ta = NatsTransport(cluster.url)
+    ta.register(alice.account_id, alice.installation_id)
+    count, batch = 150, 50
+    ta.deliver_many(
+        [
+            (e, alice.contact("bob").account)
+            for e in alice.send_many([("bob", f"m{i}".encode()) for i in range(count)])
+        ]
+    )
+    script = str(HERE / "nats_receiver.py")
+    db = str(tmp_path / "bob.db")
+    first = subprocess.run(
+        [sys.executable, script, db, cluster.url, str(count), str(batch), kill],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=180,
+    )
+    assert first.returncode == -9, first.stderr  # it did die
+    second = subprocess.run(
+        [sys.executable, script, db, cluster.url, str(count), str(batch), "none"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=180,
+    )
+    assert second.returncode == 0 and second.stdout.endswith("DONE\n"), second.stderr
+    fresh, again = received((first.stdout + second.stdout).splitlines())
+    expected = sorted(f"m{i}" for i in range(count))
+    assert len(fresh) == len(set(fresh))  # never twice as new
+    if kill.startswith("write"):  # the batch cut short left nothing: it comes again, as new
+        assert sorted(fresh) == expected and again == []
+    else:  # committed, not acknowledged: it comes again, reported as a redelivery
+        assert not first.stdout and sorted(again) == sorted(f"m{i}" for i in range(batch))
+        assert sorted(fresh + again) == expected
+    with Account.open(tmp_path / "bob.db", "pass", kdf_iterations=KDF) as acc:
+        assert sorted(e.body.decode() for e in acc.history(limit=1000)) == expected
+    ta.close()
+    alice.close()

@@ -312,10 +312,15 @@ class Account:
         items = list(items)
         if any(not isinstance(text, bytes) for _c, text in items):
             raise CannotSend("the plaintexts must be bytes")
-        targets = [self.contact(contact) for contact, _t in items]
+        found: dict[object, Contact] = {}
+        for contact, _t in items:  # each contact looked up once
+            key = contact.account if isinstance(contact, Contact) else contact
+            if key not in found:
+                found[key] = self.contact(contact)
+        targets = [found[c.account if isinstance(c, Contact) else c] for c, _t in items]
         now = self.clock()
         out = []
-        with self._txn() as st:
+        with self._txn() as st, st.sessions.batch():
             st.local.maintain(self.rng, now)
             for n, (target, (_c, plaintext)) in enumerate(zip(targets, items, strict=True)):
                 message_id = self.rng.random_bytes(P.MESSAGE_ID_SIZE)
