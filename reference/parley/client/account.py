@@ -42,10 +42,19 @@ from .errors import CannotSend, InvalidContactCode
 from .events import Event
 from .history import HistoryEntry
 from .local import LocalInstallation, new_installation_keys
+from .outbox import OutboxEntry
 from .store import Store
 from .stores import Stores
+from .transport import Transport
 
-__all__ = ["Account", "Contact", "HistoryEntry", "Installation", "new_installation_keys"]
+__all__ = [
+    "Account",
+    "Contact",
+    "HistoryEntry",
+    "Installation",
+    "OutboxEntry",
+    "new_installation_keys",
+]
 
 Clock = Callable[[], int]
 
@@ -204,11 +213,14 @@ class Account:
 
     @contextmanager
     def _txn(self) -> Iterator[Stores]:
+        """One store transaction; the prekeys are read inside it (another process
+        may share the store) and read again if it rolls back."""
         try:
             with self._st.store.transaction():
+                self._st.local.refresh()
                 yield self._st
         except BaseException:
-            self._st.local.reload()  # the store rolled back: so do the prekeys in memory
+            self._st.local.refresh()
             raise
 
     # -- own bundle, contacts, installations --------------------------------------------
@@ -274,8 +286,9 @@ class Account:
         """Encrypt ``plaintext`` for ``contact``: the envelope bytes to hand to the transport.
 
         One copy per known installation of the contact and per other own
-        installation (FANOUT-001). The new ratchet states and the history row
-        are committed before this returns.
+        installation (FANOUT-001). The new ratchet states, the history row and
+        the envelope, in the outbox, are committed together before this
+        returns: deliver it with :meth:`flush_outbox`.
         """
         if not isinstance(plaintext, bytes):
             raise CannotSend("the plaintext must be bytes")
@@ -289,6 +302,38 @@ class Account:
                 message_id, now, "out", target.account, self.installation_id, plaintext, fs
             )
         return data
+
+    def flush_outbox(self, transport: Transport) -> list[tuple[OutboxEntry, set[bytes]]]:
+        """Deliver every envelope waiting in the outbox, oldest first, marking each
+        delivered once the transport took it; return them with their recipients.
+
+        Call it after :meth:`send` (instead of delivering the envelope yourself)
+        and now and then (at start, in a receive loop): what a crash left
+        undelivered goes out then. A TransportError stops the flush; the
+        envelopes not delivered stay for the next one.
+        """
+        with self._txn() as st:
+            pending = st.outbox.pending()
+        done = []
+        for entry in pending:
+            targets = transport.deliver(entry.envelope, account=entry.account)
+            with self._txn() as st:
+                st.outbox.mark_delivered(entry.id, self.clock())
+            done.append((entry, targets))
+        if done:
+            with self._txn() as st:
+                st.outbox.prune(self.clock())
+        return done
+
+    def outbox(self) -> list[OutboxEntry]:
+        """The envelopes not yet delivered, oldest first (for a transport of your own:
+        deliver each, then :meth:`mark_delivered`)."""
+        with self._txn() as st:
+            return st.outbox.pending()
+
+    def mark_delivered(self, entry: OutboxEntry | int) -> None:
+        with self._txn() as st:
+            st.outbox.mark_delivered(entry if isinstance(entry, int) else entry.id, self.clock())
 
     def receive(self, envelope: bytes) -> list[Event]:
         """Process one envelope; return what happened, as events.

@@ -30,7 +30,7 @@ from .contact_code import (
     write_qr_png,
     write_qr_svg,
 )
-from .errors import AccountExists, ClientError, NoAccount
+from .errors import AccountExists, ClientError, NoAccount, TransportError
 from .events import (
     BundleRejected,
     BundleUpdated,
@@ -42,6 +42,7 @@ from .events import (
     SessionReset,
     UndecryptableMessage,
 )
+from .home import HomeLock
 from .transport import MailboxTransport
 
 DB_NAME = "parley.db"
@@ -105,14 +106,46 @@ def _save_config(args: argparse.Namespace, home: Path) -> MailboxTransport:
     return mailbox
 
 
-def _open(args: argparse.Namespace) -> tuple[Account, MailboxTransport]:
+#: Home locks this process holds, released when :func:`main` returns.
+_LOCKS: dict[Path, HomeLock] = {}
+
+
+def _lock(home: Path, *, daemon: bool = False) -> None:
+    """Hold the home lock (see :mod:`parley.client.home`) until main returns."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = home.resolve()
+    if key not in _LOCKS:
+        _LOCKS[key] = HomeLock.acquire(home, daemon=daemon)
+
+
+def _open(
+    args: argparse.Namespace, *, changes: bool = True, daemon: bool = False
+) -> tuple[Account, MailboxTransport]:
+    """Open the home's installation; a command that ``changes`` it holds the lock."""
     home = _home(args)
+    if changes and (home / DB_NAME).exists():
+        _lock(home, daemon=daemon)
     if not (home / DB_NAME).exists():
         raise NoAccount(f"no account in {home} (run 'parley init' first)")
     account = Account.open(home / DB_NAME, _passphrase(), clock=_clock())
-    mailbox = _mailbox(args, home)
-    mailbox.register(account.account_id, account.installation_id)
+    try:
+        mailbox = _mailbox(args, home)
+        mailbox.register(account.account_id, account.installation_id)
+        if changes:
+            _flush(account, mailbox)  # what an earlier run committed but did not deliver
+    except BaseException:
+        account.close()
+        raise
     return account, mailbox
+
+
+def _flush(account: Account, mailbox: MailboxTransport) -> int:
+    """Deliver the outbox; a mailbox that fails now is tried again next time."""
+    try:
+        return len(account.flush_outbox(mailbox))
+    except TransportError as exc:
+        print(f"parley: warning: {exc.message}; the outbox is kept", file=sys.stderr)
+        return 0
 
 
 def _new_home(args: argparse.Namespace) -> Path:
@@ -120,6 +153,9 @@ def _new_home(args: argparse.Namespace) -> Path:
     if (home / DB_NAME).exists():
         raise AccountExists(f"an account already exists in {home}")
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _lock(home)
+    if (home / DB_NAME).exists():  # created meanwhile by the process that held the lock
+        raise AccountExists(f"an account already exists in {home}")
     return home
 
 
@@ -185,14 +221,6 @@ def describe(account: Account, event: Event) -> str:
     return repr(event)  # pragma: no cover
 
 
-def _reply_envelopes(event: Event) -> tuple[bytes, bytes] | None:
-    if isinstance(event, UndecryptableMessage) and event.reset_envelope and event.sender:
-        return event.reset_envelope, event.sender
-    if isinstance(event, SessionReset) and event.reply_envelope:
-        return event.reply_envelope, event.account
-    return None
-
-
 def _process(account: Account, mailbox: MailboxTransport, quiet_bundles: bool = True) -> int:
     """Receive everything waiting; print it; return the number of messages."""
     count = 0
@@ -202,11 +230,9 @@ def _process(account: Account, mailbox: MailboxTransport, quiet_bundles: bool = 
             if quiet_bundles and isinstance(event, BundleUpdated):
                 continue
             print(describe(account, event), flush=True)
-            reply = _reply_envelopes(event)
-            if reply is not None:
-                mailbox.deliver(reply[0], account=reply[1])
             if isinstance(event, MessageReceived | MessageSynced):
                 count += 1
+        _flush(account, mailbox)  # a reset or reply that receive committed
         mailbox.ack(account.installation_id, item.handle)  # only after receive committed
     return count
 
@@ -227,7 +253,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         code = account.contact_code()
     if args.png:
@@ -265,7 +291,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_contacts(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         for contact in account.contacts():
             print(
@@ -282,8 +308,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     account, mailbox = _open(args)
     with account:
         contact = account.contact(args.contact)
-        envelope = account.send(contact, text.encode())
-        targets = mailbox.deliver(envelope, account=contact.account)
+        envelope = account.send(contact, text.encode())  # committed in the outbox
+        delivered = account.flush_outbox(mailbox)
+        targets = next((t for e, t in delivered if e.envelope == envelope), set())
         plural = "" if len(targets) == 1 else "s"
         print(f"sent to {contact.label} ({len(targets)} installation{plural})")
     return 0
@@ -299,12 +326,13 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    account, mailbox = _open(args)
+    account, mailbox = _open(args, daemon=True)
     deadline = time.monotonic() + args.timeout if args.timeout else None
     total = 0
     with account:
         print(f"listening as installation {short(account.installation_id)} (Ctrl-C to stop)")
         while True:
+            _flush(account, mailbox)
             total += _process(account, mailbox, quiet_bundles=not args.verbose)
             if args.count and total >= args.count:
                 return 0
@@ -314,7 +342,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         for entry in account.history(args.contact, limit=args.limit):
             arrow = "->" if entry.direction == "out" else "<-"
@@ -328,7 +356,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_devices(args: argparse.Namespace) -> int:
     if args.action == "link":
         return _link(args, restore=False)
-    account, _ = _open(args)
+    account, _ = _open(args, changes=args.action != "list")
     with account:
         if args.action == "list":
             for inst in account.installations():
@@ -363,9 +391,8 @@ def _link(args: argparse.Namespace, restore: bool) -> int:
     with account:
         mailbox = _save_config(args, home)
         mailbox.register(account.account_id, account.installation_id)
-        hello = account.announce()
-        if hello is not None:
-            mailbox.deliver(hello, account=account.account_id)
+        account.announce()  # a HELLO to the other installations, in the outbox
+        _flush(account, mailbox)
         verb = "restored" if restore else "linked"
         print(f"{verb} installation {account.installation_id.hex()} of {account.fingerprint}")
         print(f"  contacts: {len(account.contacts())}")
@@ -385,7 +412,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_export_bundle(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         bundle = account.bundle()
     if args.out:
@@ -403,6 +430,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
     home = _home(args)
+    _lock(home, daemon=True)  # before the token and the socket are touched
     if not (home / DB_NAME).exists():
         cmd_init(args)  # no set-up needed: the first start creates the account
     passphrase = _passphrase()
@@ -535,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        return _run(args)
     except ParleyError as exc:
         print(f"parley: error: {exc.message} [{exc.code}]", file=sys.stderr)
         return 1
@@ -545,6 +573,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return args.func(args)
+    finally:
+        while _LOCKS:
+            _LOCKS.popitem()[1].release()
 
 
 if __name__ == "__main__":

@@ -306,4 +306,6 @@ class _Receive:
         )
         st.sessions.save(rowid, session)
         copy = InstallationMessage(iid, "ratchet", body)
-        return envelope(st, [copy], st.directory.row(account), now, force_bundle=True)
+        data = envelope(st, [copy], st.directory.row(account), now, force_bundle=True)
+        st.outbox.add(data, account, now)  # committed with the ratchet step
+        return data

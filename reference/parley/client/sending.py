@@ -142,6 +142,7 @@ def send_text(
             f"bytes, above the {st.profile.max_message_size}-byte limit: "
             "send a shorter message"
         )
+    st.outbox.add(data, target.account, now)  # committed with the advanced chains
     return data, forward_secret
 
 
@@ -150,4 +151,6 @@ def announce(st: Stores, now: int) -> bytes | None:
     copies = sibling_copies(st, P.Payload(P.HELLO, st.rng.random_bytes(P.MESSAGE_ID_SIZE)), now)
     if not copies:
         return None
-    return envelope(st, copies, None, now, force_bundle=True)
+    data = envelope(st, copies, None, now, force_bundle=True)
+    st.outbox.add(data, st.account_id, now)
+    return data

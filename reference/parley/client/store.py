@@ -34,8 +34,9 @@ from .errors import AccountExists, NoAccount, StoreCorrupt, StoreVersionTooNew, 
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
-#: The schema this code writes and reads; a file with a higher one is refused.
-SCHEMA_VERSION = 1
+#: The schema this code writes and reads; a file with a higher one is refused,
+#: one with a lower one is migrated at open (:data:`_MIGRATIONS`).
+SCHEMA_VERSION = 2
 #: SQLite's application_id header field: "PRLY".
 APPLICATION_ID = 0x50524C59
 
@@ -61,7 +62,8 @@ CREATE TABLE accounts (
     bundle_ts      INTEGER NOT NULL DEFAULT 0,
     replied        INTEGER NOT NULL DEFAULT 0,
     sent_bundle_ts INTEGER NOT NULL DEFAULT 0,
-    added_at       INTEGER NOT NULL
+    added_at       INTEGER NOT NULL,
+    pending        INTEGER NOT NULL DEFAULT 0
 );
 -- Known installations of each account (bundle: the newest bundle holding its entry).
 CREATE TABLE installations (
@@ -103,7 +105,31 @@ CREATE TABLE seen (
     at      INTEGER NOT NULL,
     message INTEGER
 );
+CREATE INDEX seen_by_age ON seen (at);
+-- Envelopes committed with the ratchet step that made them, until delivered.
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    envelope     BLOB NOT NULL,
+    account      BLOB NOT NULL,
+    created_at   INTEGER NOT NULL,
+    delivered_at INTEGER
+);
 """
+
+#: Schema changes by the version they lead to; run in order at open.
+_MIGRATIONS = {
+    2: """
+ALTER TABLE accounts ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX seen_by_age ON seen (at);
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    envelope     BLOB NOT NULL,
+    account      BLOB NOT NULL,
+    created_at   INTEGER NOT NULL,
+    delivered_at INTEGER
+);
+""",
+}
 
 
 def _quote(passphrase: str) -> str:
@@ -214,7 +240,22 @@ class Store:
             raise
         store = cls(conn, path)
         store._configure()
+        if version < SCHEMA_VERSION:
+            try:
+                store._migrate(version)
+            except BaseException:
+                store.close()
+                raise
         return store
+
+    def _migrate(self, version: int) -> None:
+        """Bring a store of an older schema up to SCHEMA_VERSION, in one transaction."""
+        with self.transaction():
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _configure(self) -> None:
         self._conn.execute("PRAGMA synchronous = FULL")

@@ -11,6 +11,7 @@ from ..versioning import VersionPolicy
 from .directory import Directory
 from .history import History
 from .local import LocalInstallation
+from .outbox import Outbox
 from .replay import ReplayCache
 from .sessions import SessionStore
 from .store import Store
@@ -26,6 +27,7 @@ class Stores:
     sessions: SessionStore
     history: History
     seen: ReplayCache
+    outbox: Outbox
     rng: Random
     profile: Profile
     policy: VersionPolicy
@@ -41,6 +43,7 @@ class Stores:
             SessionStore(store),
             History(store),
             ReplayCache(store),
+            Outbox(store),
             rng,
             profile,
             policy,
