@@ -6,8 +6,9 @@ Usage: python nats_peer.py DB NAME PEER URL COUNT [BATCH]
 
 Prints ``SENT <text>`` once a message is committed and stored by the relay,
 ``GOT <text> fresh`` or ``GOT <text> again`` (a redelivered report) for each
-received message, ``DONE`` at the end. A publish that fails (a server down, a
-leader election) is retried with the same envelope: the relay stores it once.
+received message, ``DONE`` at the end. Sent envelopes go through the outbox; a
+flush that fails (a server down, a leader election) is tried again with the
+same envelopes: the relay stores each once.
 Up to BATCH messages are sent in one go and received per call of
 ``receive_batch`` (one commit per batch with ``Account.receive_many``).
 """
@@ -24,11 +25,13 @@ from parley.client.receiver import receive_batch
 KDF = 2
 
 
-def deliver(transport: NatsTransport, items: list[tuple[bytes, bytes]]) -> None:
+def flush(account: Account, transport: NatsTransport) -> None:
+    """Deliver the outbox; through a failover, try again (the relay drops a
+    republished envelope, the receiver recognises one it has)."""
     deadline = time.monotonic() + 120
     while True:
         try:
-            transport.deliver_many(items)
+            account.flush_outbox(transport)
             return
         except TransportError as exc:
             if time.monotonic() > deadline:
@@ -50,11 +53,8 @@ def main() -> int:
     while (sent < count or len(fresh) < count) and time.monotonic() < deadline:
         if sent < count:
             todo = min(batch, count - sent)
-            items = [
-                (account.send(contact, f"{name} {sent + i}".encode()), contact.account)
-                for i in range(todo)
-            ]
-            deliver(transport, items)
+            account.send_many([(contact, f"{name} {sent + i}".encode()) for i in range(todo)])
+            flush(account, transport)
             for i in range(todo):
                 print("SENT", f"{name} {sent + i}", flush=True)
             sent += todo

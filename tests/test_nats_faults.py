@@ -123,7 +123,8 @@ def test_whole_cluster_restarted_with_envelopes_pending(tmp_path, cluster):
     ta, tb = NatsTransport(cluster.url), NatsTransport(cluster.url)
     ta.register(alice.account_id, alice.installation_id)
     tb.register(bob.account_id, bob.installation_id)
-    ta.deliver_many([(alice.send("bob", f"m{i}".encode()), bob.account_id) for i in range(30)])
+    alice.send_many([("bob", f"m{i}".encode()) for i in range(30)])
+    alice.flush_outbox(ta)
     tb.close()
     for node in cluster.nodes:  # every node at once, no clean shutdown
         node.kill()
@@ -162,12 +163,8 @@ def test_receiver_killed_in_the_middle_of_a_batch(tmp_path, cluster, kill):
     ta = NatsTransport(cluster.url)
     ta.register(alice.account_id, alice.installation_id)
     count, batch = 150, 50
-    ta.deliver_many(
-        [
-            (e, alice.contact("bob").account)
-            for e in alice.send_many([("bob", f"m{i}".encode()) for i in range(count)])
-        ]
-    )
+    alice.send_many([("bob", f"m{i}".encode()) for i in range(count)])
+    alice.flush_outbox(ta)
     script = str(HERE / "nats_receiver.py")
     db = str(tmp_path / "bob.db")
     first = subprocess.run(

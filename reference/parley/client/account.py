@@ -303,26 +303,33 @@ class Account:
             )
         return data
 
-    def flush_outbox(self, transport: Transport) -> list[tuple[OutboxEntry, set[bytes]]]:
-        """Deliver every envelope waiting in the outbox, oldest first, marking each
-        delivered once the transport took it; return them with their recipients.
+    def flush_outbox(
+        self, transport: Transport, *, batch: int = 100
+    ) -> list[tuple[OutboxEntry, set[bytes]]]:
+        """Deliver every envelope waiting in the outbox, oldest first, marking them
+        delivered once the transport took them; return them with their recipients.
 
         Call it after :meth:`send` (instead of delivering the envelope yourself)
         and now and then (at start, in a receive loop): what a crash left
-        undelivered goes out then. A TransportError stops the flush; the
-        envelopes not delivered stay for the next one.
+        undelivered goes out then. Envelopes go ``batch`` at a time
+        (``Transport.deliver_many``), each batch marked in one transaction. A
+        TransportError stops the flush; the envelopes of the batch that failed
+        stay, and the next flush hands them over again (the receiver
+        recognises the ones that did arrive).
         """
         with self._txn() as st:
             pending = st.outbox.pending()
-        done = []
-        for entry in pending:
-            targets = transport.deliver(entry.envelope, account=entry.account)
+        done: list[tuple[OutboxEntry, set[bytes]]] = []
+        for start in range(0, len(pending), batch):
+            chunk = pending[start : start + batch]
+            targets = transport.deliver_many([(e.envelope, e.account) for e in chunk])
             with self._txn() as st:
-                st.outbox.mark_delivered(entry.id, self.clock())
-            done.append((entry, targets))
-        if done:
-            with self._txn() as st:
-                st.outbox.prune(self.clock())
+                now = self.clock()
+                for entry in chunk:
+                    st.outbox.mark_delivered(entry.id, now)
+                if start + batch >= len(pending):
+                    st.outbox.prune(now)
+            done += zip(chunk, targets, strict=True)
         return done
 
     def outbox(self) -> list[OutboxEntry]:
@@ -403,7 +410,7 @@ class Account:
                     with st.store.savepoint():
                         out.append(receiving.receive(st, bytes(data), now))
                 except Exception as exc:
-                    st.local.reload()  # the savepoint rolled back: so do the prekeys
+                    st.local.refresh()  # the savepoint rolled back: so do the prekeys
                     failure = exc
                     break
         if failure is not None:
