@@ -64,7 +64,7 @@ from .events import (
     SessionReset,
     UndecryptableMessage,
 )
-from .transport import MailboxTransport
+from .transport import Delivery, Transport
 
 __all__ = ["ApiServer", "EventLog", "check_listen_address", "event_to_proto"]
 
@@ -250,7 +250,7 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
     def __init__(
         self,
         open_account: Callable[[], Account],
-        mailbox: MailboxTransport,
+        mailbox: Transport,
         *,
         poll_interval: float = 0.2,
     ) -> None:
@@ -284,34 +284,43 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
         self._worker.shutdown(wait=True)
 
     def _poll_loop(self) -> None:
+        iid = self.account.installation_id
         while not self._stopping.is_set():
             try:
-                count = self._run(self.poll_once)
-            except Exception:  # a broken mailbox must not stop the daemon
-                log.exception("polling the mailbox failed")
+                # Blocks on this thread, not the store's: a relay pushes, a folder is
+                # looked at every poll_interval. The batch is then received there.
+                deliveries = self.mailbox.wait(iid, limit=100, timeout=1.0)
+                count = self._run(lambda d=deliveries: self.poll_once(d))
+            except Exception:  # a broken transport must not stop the daemon
+                log.exception("receiving from the transport failed")
                 count = 0
+                self._stopping.wait(self.poll_interval)
             if count:
                 with self._changed:
                     self._generation += 1
                     self._changed.notify_all()
-            self._stopping.wait(self.poll_interval)
 
-    def poll_once(self) -> int:
-        """Receive what waits in the mailbox; return the number of events stored."""
+    def poll_once(self, deliveries: list[Delivery] | None = None) -> int:
+        """Receive ``deliveries`` (else what waits, up to 100) as one batch: the
+        state change and its events in one transaction, then the outbox
+        flushed, then the acknowledgements. Return the number of events stored."""
         account, mailbox = self.account, self.mailbox
         stored = 0
         self.flush_outbox()  # what a crash left undelivered, at start and on every poll
-        for item in mailbox.fetch(account.installation_id, limit=100):
-            with account.store.transaction():  # the state change and its events, together
-                events = account.receive(item.data)  # a reset envelope joins the outbox
-                now = account.clock()
-                for event in events:
-                    message = event_to_proto(event)
-                    if message is not None:
-                        self.events.add(message, now)
-                        stored += 1
-            self.flush_outbox()
-            mailbox.ack(account.installation_id, item.handle)  # only after the commit
+        if deliveries is None:
+            deliveries = mailbox.fetch(account.installation_id, limit=100)
+        if not deliveries:
+            return 0
+        with account.store.transaction():  # the state change and its events, together
+            results = account.receive_many([d.data for d in deliveries])
+            now = account.clock()
+            for event in (e for events in results for e in events):
+                message = event_to_proto(event)
+                if message is not None:
+                    self.events.add(message, now)
+                    stored += 1
+        self.flush_outbox()  # resets the batch committed
+        mailbox.ack_many(account.installation_id, [d.handle for d in deliveries])
         return stored
 
     def flush_outbox(self) -> list:
@@ -549,7 +558,7 @@ def write_token(path: Path) -> str:
 
 def serve(
     open_account: Callable[[], Account],
-    mailbox: MailboxTransport,
+    mailbox: Transport,
     *,
     socket_path: Path | None,
     listen: str | None,
