@@ -46,9 +46,10 @@ lint: $(STAMP) $(BUF) check-proto ## ruff, buf lint, generated-code freshness
 test: $(STAMP) ## the test suite
 	$(PY) -m pytest
 
-bench: $(STAMP) ## benchmarks: the core against bare pyca/cryptography; the library with its store
+bench: $(STAMP) ## benchmarks: the core against bare pyca/cryptography; the library with its store; through NATS
 	$(PY) bench/run.py
 	$(PY) bench/library.py
+	$(PY) bench/relay.py
 
 demo: $(STAMP) ## the core's conversation, then the library story through the CLI
 	$(PY) -m parley.demo

@@ -152,7 +152,9 @@ def main() -> int:
     if not nats_available():
         print("== NATS end to end: skipped (no nats-server installed)")
         return 0
-    with tempfile.TemporaryDirectory(prefix="parley-bench-nats-", dir=HERE.parent / "build") as tmp:
+    build = HERE.parent / "build"  # on disk: fsync costs what it costs there
+    build.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="parley-bench-nats-", dir=build) as tmp:
         root = Path(tmp)
         server = NatsServer(root).start()
         try:

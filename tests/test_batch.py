@@ -71,6 +71,7 @@ def envelopes(tmp_path):
     return batch
 
 
+@pytest.mark.requirement("RELAY-005")
 def test_a_batch_is_the_same_as_one_at_a_time(tmp_path, envelopes):
     single = open_copy(tmp_path, "bob-single.db", b"bob")
     batch = open_copy(tmp_path, "bob-batch.db", b"bob")
@@ -86,6 +87,7 @@ def test_a_batch_is_the_same_as_one_at_a_time(tmp_path, envelopes):
     assert [e.plaintext for e in again] == [b"m1"]
 
 
+@pytest.mark.requirement("RELAY-005", "STORE-003")
 def test_a_batch_commits_once(tmp_path, envelopes):
     acc = open_copy(tmp_path, "bob-batch.db", b"bob")
     commits = []
@@ -97,6 +99,7 @@ def test_a_batch_commits_once(tmp_path, envelopes):
     assert commits == ["commit"]
 
 
+@pytest.mark.requirement("RELAY-005")
 def test_a_failure_inside_a_batch_rolls_back_that_envelope_only(tmp_path, envelopes, monkeypatch):
     from parley.client import receiving
 

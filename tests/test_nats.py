@@ -73,6 +73,7 @@ def pair(tmp_path, server):
 # -- names -------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("RELAY-001")
 def test_mailbox_ids_carry_no_identifier():
     iid, account = bytes(range(16)), bytes(range(32))
     box, acct = mailbox_id(iid), account_mailbox_id(account)
@@ -85,6 +86,7 @@ def test_mailbox_ids_carry_no_identifier():
         account_mailbox_id(b"x" * 31)
 
 
+@pytest.mark.requirement("RELAY-001")
 def test_subjects_and_names_on_the_server_hold_no_identity(pair, server):
     alice, bob, ta, _tb = pair
     ta.deliver(alice.send("bob", b"hello"), account=bob.account_id)
@@ -131,6 +133,7 @@ def test_no_server_is_a_transport_error():
 # -- exchanging --------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("RELAY-002")
 def test_two_accounts_exchange_both_ways(pair):
     alice, bob, ta, tb = pair
     for i in range(5):
@@ -153,6 +156,7 @@ def test_wait_is_woken_by_a_publish(pair):
     assert texts(receive_batch(bob, tb, got)) == [b"now"]
 
 
+@pytest.mark.requirement("RELAY-003")
 def test_a_republished_envelope_is_stored_once(pair):
     alice, bob, ta, tb = pair
     envelope = alice.send("bob", b"once")
@@ -164,6 +168,7 @@ def test_a_republished_envelope_is_stored_once(pair):
     assert tb.pending(bob.installation_id) == 0
 
 
+@pytest.mark.requirement("RELAY-004")
 def test_unacknowledged_envelope_comes_again_and_is_recognised(tmp_path, server):
     alice, bob = make(tmp_path, "alice"), make(tmp_path, "bob")
     url = server.url + "?ack_wait=1"
@@ -188,6 +193,7 @@ def test_unacknowledged_envelope_comes_again_and_is_recognised(tmp_path, server)
         x.close()
 
 
+@pytest.mark.requirement("RELAY-002")
 def test_no_bundle_copy_reaches_every_installation_of_the_account(tmp_path, server):
     """Alice knows Carol's identity only (no bundle): the copy goes to Carol's
     account subject, and each of Carol's two installations reads it."""
@@ -228,6 +234,7 @@ def test_garbage_is_refused(pair):
     assert [type(e).__name__ for e in results[0]] == ["UndecryptableMessage"]
 
 
+@pytest.mark.requirement("RELAY-002", "RELAY-004")
 def test_two_processes_exchange_through_nats(tmp_path, server):
     """Alice and Bob, each in a process of its own, send 20 messages each way."""
     alice, bob = make(tmp_path, "alice"), make(tmp_path, "bob")

@@ -74,6 +74,7 @@ def received(lines: list[str]) -> tuple[list[str], list[str]]:
     return fresh, again
 
 
+@pytest.mark.requirement("RELAY-003", "RELAY-004")
 def test_stream_leader_killed_during_a_two_way_exchange(tmp_path, cluster):
     count = 60
     url = cluster.url
@@ -118,6 +119,7 @@ def test_stream_leader_killed_during_a_two_way_exchange(tmp_path, cluster):
             assert sorted(ins) == sorted(f"{other} {i}" for i in range(count))
 
 
+@pytest.mark.requirement("RELAY-004")
 def test_whole_cluster_restarted_with_envelopes_pending(tmp_path, cluster):
     alice, bob = make_pair(tmp_path)
     ta, tb = NatsTransport(cluster.url), NatsTransport(cluster.url)
@@ -151,6 +153,7 @@ def test_whole_cluster_restarted_with_envelopes_pending(tmp_path, cluster):
         x.close()
 
 
+@pytest.mark.requirement("RELAY-004", "RELAY-005")
 @pytest.mark.parametrize("kill", ["write:150", "commit:1"])
 def test_receiver_killed_in_the_middle_of_a_batch(tmp_path, cluster, kill):
     """Bob's process dies inside a batch (before its commit), or between the
