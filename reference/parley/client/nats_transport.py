@@ -649,7 +649,7 @@ class NatsTransport(Transport):
         self.ack_many(installation_id, [handle])
 
     def ack_many(self, installation_id: bytes, handles: list[str]) -> None:
-        """Acknowledge deliveries for good, and wait for the relay to confirm."""
+        """Acknowledge deliveries for good (after their batch committed)."""
         box = self._box(installation_id)
         names = {durable for _stream, durable in box.consumers}
         for handle in handles:
@@ -659,22 +659,18 @@ class NatsTransport(Transport):
             self._call(self._ack_all(handles), self.request_timeout * 3 + 5)
 
     async def _ack_all(self, handles: list[str]) -> None:
+        """Publish every ``+ACK``, then one round trip (flush) that returns once
+        the server has read them all. An ack lost on the way (a server killed
+        then) only makes the relay deliver that envelope again, which the
+        account recognises."""
         deadline = time.monotonic() + self.request_timeout * 3
 
-        async def one(handle: str) -> None:
-            async def ack() -> Any:
-                return await self._nc.request(handle, b"+ACK", timeout=self.request_timeout)
+        async def send() -> None:
+            for handle in handles:
+                await self._nc.publish(handle, b"+ACK")
+            await self._nc.flush(timeout=self.request_timeout)
 
-            await self._retrying("acknowledging an envelope", ack, deadline)
-
-        results = await asyncio.gather(*(one(h) for h in handles), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise (
-                    result
-                    if isinstance(result, TransportError)
-                    else TransportError(f"acknowledging failed: {result!r}")
-                )
+        await self._retrying("acknowledging envelopes", send, deadline)
 
     def pending(self, installation_id: bytes) -> int:
         """Envelopes waiting for ``installation_id`` (not yet delivered or acked)."""

@@ -9,10 +9,13 @@ page, PBKDF2-HMAC-SHA512 from the passphrase), so no plaintext, key or
 contact name is written to disk. ``secure_delete`` overwrites deleted
 records, so a deleted prekey or message key does not linger in free pages.
 
-Every change is made inside :meth:`Store.transaction`; the journal mode is
-SQLite's rollback journal with ``synchronous=FULL``, so a transaction that
-returned is on disk, and one cut short by a crash is rolled back on the next
-open.
+Every change is made inside :meth:`Store.transaction`; the journal is
+SQLite's write-ahead log (``journal_mode=WAL``, its frames encrypted like the
+pages) with ``synchronous=FULL``, so a transaction that returned is on disk
+(one fsync of the log per commit), and one cut short by a crash is not there
+on the next open. A store made with the rollback journal is switched to the
+log when opened. The log is folded into the file at every checkpoint and
+when the last connection closes.
 
 Opening never writes before it has checked the file: a wrong passphrase
 (WrongPassphrase), a damaged file (StoreCorrupt) or a file of a newer schema
@@ -181,7 +184,7 @@ class Store:
         os.close(fd)
         try:
             conn = cls._connect(path, passphrase, kdf_iterations)
-            conn.execute("PRAGMA journal_mode = DELETE")
+            conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA secure_delete = ON")
             conn.execute("BEGIN")
             for statement in _SCHEMA.split(";"):
@@ -258,6 +261,10 @@ class Store:
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _configure(self) -> None:
+        self._conn.execute("PRAGMA journal_mode = WAL")  # kept in the file; a no-op if set
+        # The log is cut back to nothing each time it restarts after a checkpoint,
+        # so old pages (deleted keys) do not stay in it (STORE-004).
+        self._conn.execute("PRAGMA journal_size_limit = 0")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.execute("PRAGMA foreign_keys = ON")
