@@ -2,7 +2,7 @@
 COUNT messages to its peer through a NATS transport while it receives the
 peer's, until it has all of them.
 
-Usage: python nats_peer.py DB NAME PEER URL COUNT [BATCH]
+Usage: python nats_peer.py DB NAME PEER URL COUNT [BATCH [PACE]]
 
 Prints ``SENT <text>`` once a message is committed and stored by the relay,
 ``GOT <text> fresh`` or ``GOT <text> again`` (a redelivered report) for each
@@ -43,6 +43,8 @@ def main() -> int:
     db, name, peer, url, count = sys.argv[1:6]
     count = int(count)
     batch = int(sys.argv[6]) if len(sys.argv) > 6 else 1
+    pace = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0  # at most a batch per PACE s
+    next_send = 0.0
     account = Account.open(db, "pass", kdf_iterations=KDF)
     transport = NatsTransport(url, request_timeout=5)
     transport.register(account.account_id, account.installation_id)
@@ -51,7 +53,8 @@ def main() -> int:
     fresh: set[str] = set()
     deadline = time.monotonic() + 300
     while (sent < count or len(fresh) < count) and time.monotonic() < deadline:
-        if sent < count:
+        if sent < count and time.monotonic() >= next_send:
+            next_send = time.monotonic() + pace
             todo = min(batch, count - sent)
             account.send_many([(contact, f"{name} {sent + i}".encode()) for i in range(todo)])
             flush(account, transport)

@@ -52,10 +52,13 @@ def make_pair(root: Path) -> tuple[Account, Account]:
 class Peer:
     """A nats_peer.py process; its output lines collected as they come."""
 
-    def __init__(self, root: Path, me: str, other: str, url: str, count: int, batch: int) -> None:
+    def __init__(
+        self, root: Path, me: str, other: str, url: str, count: int, batch: int, pace: float = 0
+    ) -> None:
         self.log = root / f"{me}.out"
+        args = [str(root / f"{me}.db"), me, other, url, str(count), str(batch), str(pace)]
         self.process = subprocess.Popen(
-            [sys.executable, PEER, str(root / f"{me}.db"), me, other, url, str(count), str(batch)],
+            [sys.executable, PEER, *args],
             stdout=open(self.log, "w"),  # noqa: SIM115 - the child owns it
             stderr=subprocess.STDOUT,
             env=ENV,
@@ -76,7 +79,7 @@ def received(lines: list[str]) -> tuple[list[str], list[str]]:
 
 @pytest.mark.requirement("RELAY-003", "RELAY-004")
 def test_stream_leader_killed_during_a_two_way_exchange(tmp_path, cluster):
-    count = 60
+    count = 100  # 20 batches of 5, one every 0.15 s at most: the failover falls inside
     url = cluster.url
     with NatsTransport(url) as t:
         t.prepare()  # the streams (replicas 3), before the peers start
@@ -84,8 +87,8 @@ def test_stream_leader_killed_during_a_two_way_exchange(tmp_path, cluster):
     alice.close()
     bob.close()
     peers = [
-        Peer(tmp_path, "alice", "bob", url, count, 5),
-        Peer(tmp_path, "bob", "alice", url, count, 5),
+        Peer(tmp_path, "alice", "bob", url, count, 5, 0.15),
+        Peer(tmp_path, "bob", "alice", url, count, 5, 0.15),
     ]
     # Mid-exchange: both sides have sent some and received some.
     wait_until(
