@@ -59,6 +59,7 @@ class NatsServer:
         cluster_port: int | None = None,
         routes: list[int] | None = None,
         max_payload: int = 2 * 1024 * 1024,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.root = Path(root) / name
         self.root.mkdir(parents=True, exist_ok=True)
@@ -68,6 +69,7 @@ class NatsServer:
         self.cluster_port = cluster_port
         self.routes = routes or []
         self.max_payload = max_payload
+        self.tls = tls  # (certificate, key) files: clients must use TLS
         self.process: subprocess.Popen | None = None
 
     @property
@@ -87,6 +89,8 @@ class NatsServer:
             "  max_file_store: 1GB",
             "}",
         ]
+        if self.tls is not None:
+            lines += ["tls {", f'  cert_file: "{self.tls[0]}"', f'  key_file: "{self.tls[1]}"', "}"]
         if self.cluster_port is not None:
             routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in self.routes)
             lines += [

@@ -109,6 +109,7 @@ def test_subjects_and_names_on_the_server_hold_no_identity(pair, server):
         "nats://h:1?ack_wait=0",
         "nats://h:1?color=red",
         "nats://h:1/path",
+        "nats://h:1?ca=/etc/ssl/ca.pem",
         42,
     ],
 )
@@ -261,3 +262,69 @@ def test_two_processes_exchange_through_nats(tmp_path, server):
     for (out, _), other in zip(outs, ("bob", "alice"), strict=True):
         got = [line for line in out.splitlines() if line.startswith("GOT ")]
         assert sorted(got) == sorted(f"GOT {other} {i} fresh" for i in range(20))
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, signed by its own key (the test's CA)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "parley test relay")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "relay.pem", tmp_path / "relay.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.mark.requirement("PRIV-003")
+def test_tls_relay(tmp_path):
+    """tls://: the relay's certificate is checked against the given CA; a client
+    that does not trust it, or that speaks plain NATS, does not get in."""
+    cert, key = self_signed(tmp_path)
+    node = NatsServer(tmp_path / "tls", tls=(cert, key)).start()
+    try:
+        url = f"tls://127.0.0.1:{node.port}?ca={cert}"
+        alice, bob = make(tmp_path, "alice"), make(tmp_path, "bob")
+        ta, tb = NatsTransport(url), NatsTransport(url)
+        ta.register(alice.account_id, alice.installation_id)
+        tb.register(bob.account_id, bob.installation_id)
+        alice.add_contact(bob.contact_code(), "bob")
+        alice.send("bob", b"over TLS")
+        alice.flush_outbox(ta)
+        assert texts(drain(bob, tb, 1)) == [b"over TLS"]
+        with pytest.raises(TransportError, match="cannot reach"):
+            NatsTransport(f"tls://127.0.0.1:{node.port}", connect_timeout=3)  # system CAs
+        with pytest.raises(TransportError, match="cannot reach"):
+            NatsTransport(f"nats://127.0.0.1:{node.port}", connect_timeout=3)
+        for x in (ta, tb, alice, bob):
+            x.close()
+    finally:
+        node.stop()

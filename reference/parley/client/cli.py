@@ -114,8 +114,8 @@ def _transport_url(args: argparse.Namespace, home: Path) -> str | None:
             chosen = None
     if chosen is not None and not isinstance(chosen, str):
         raise UsageError(f"{CONFIG_NAME}: transport must be a URL (a string)")
-    if chosen and not chosen.startswith("nats://"):
-        raise UsageError(f"unknown transport {chosen!r}: give nats://HOST:PORT")
+    if chosen and not chosen.startswith(("nats://", "tls://")):
+        raise UsageError(f"unknown transport {chosen!r}: give nats://HOST:PORT (or tls://)")
     return chosen or None
 
 
@@ -533,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--transport",
         metavar="URL",
         help="a NATS relay instead of the mailbox: nats://HOST:PORT[,HOST:PORT...] "
+        "or tls://... "
         "(saved by init and devices link; also PARLEY_TRANSPORT)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

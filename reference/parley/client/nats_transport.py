@@ -40,6 +40,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -136,10 +137,14 @@ class NatsSettings:
     servers: tuple[str, ...]
     replicas: int = 1
     ack_wait: float = 30.0
+    tls: bool = False
+    ca_file: str | None = None
 
 
 def parse_nats_url(url: str) -> NatsSettings:
-    """``nats://[user:pass@]host:port[,host:port...][?replicas=N&ack_wait=S]``.
+    """``nats://[user:pass@]host:port[,host:port...][?replicas=N&ack_wait=S]``,
+    or ``tls://...`` (the same, over TLS; ``&ca=FILE`` trusts that CA bundle
+    instead of the system's).
 
     Several hosts name the servers of one cluster (the client moves to another
     when one fails). ``replicas`` is the JetStream replication of the streams,
@@ -147,9 +152,9 @@ def parse_nats_url(url: str) -> NatsSettings:
     ``ack_wait`` is how long the relay waits for an acknowledgement before it
     delivers an envelope again (consumers created by this client).
     """
-    if not isinstance(url, str) or not url.startswith("nats://"):
-        raise TransportError("a NATS transport URL starts with nats://")
-    rest = url[len("nats://") :]
+    if not isinstance(url, str) or not url.startswith(("nats://", "tls://")):
+        raise TransportError("a NATS transport URL starts with nats:// or tls://")
+    scheme, _, rest = url.partition("://")
     rest, _, query = rest.partition("?")
     rest = rest.rstrip("/")
     if not rest:
@@ -168,9 +173,9 @@ def parse_nats_url(url: str) -> NatsSettings:
         if not parts.hostname or parts.path:
             raise TransportError(f"bad server in the NATS URL: {hostport!r}")
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        servers.append(f"nats://{unquote(auth)}{host}:{port}")
+        servers.append(f"{scheme}://{unquote(auth)}{host}:{port}")
     params = parse_qs(query, keep_blank_values=True)
-    unknown = set(params) - {"replicas", "ack_wait"}
+    unknown = set(params) - {"replicas", "ack_wait", "ca"}
     if unknown:
         raise TransportError(f"unknown NATS URL parameter: {sorted(unknown)[0]}")
     try:
@@ -182,7 +187,10 @@ def parse_nats_url(url: str) -> NatsSettings:
         raise TransportError("replicas is 1 to 5")
     if not 1.0 <= ack_wait <= 3600.0:
         raise TransportError("ack_wait is 1 to 3600 seconds")
-    return NatsSettings(tuple(servers), replicas, ack_wait)
+    ca = params.get("ca", [None])[-1]
+    if ca is not None and scheme != "tls":
+        raise TransportError("ca= goes with a tls:// URL")
+    return NatsSettings(tuple(servers), replicas, ack_wait, scheme == "tls", ca)
 
 
 @dataclass(slots=True)
@@ -252,6 +260,12 @@ class NatsTransport(Transport):
                 box.pulls.clear()
                 await self._refill(box)
 
+        tls = None
+        if self.settings.tls:
+            try:
+                tls = ssl.create_default_context(cafile=self.settings.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise TransportError(f"cannot read the CA file: {exc}") from None
         try:
             # The client retries for ever (also its first connection): bound the first.
             self._nc = await asyncio.wait_for(
@@ -264,6 +278,7 @@ class NatsTransport(Transport):
                     error_cb=quiet,
                     disconnected_cb=quiet,
                     reconnected_cb=reconnected,
+                    tls=tls,
                 ),
                 timeout,
             )
