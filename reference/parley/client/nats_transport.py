@@ -112,6 +112,12 @@ def account_mailbox_id(account: bytes) -> str:
     return _tag(b"parley account mailbox v1", account)
 
 
+def _msg_id(subject: str, data: bytes) -> str:
+    """The ``Nats-Msg-Id`` of an envelope on a subject (RELAY-003)."""
+    digest = hashlib.sha256(b"parley msg id v1\x00" + subject.encode() + b"\x00" + data).digest()
+    return base64.b32encode(digest)[:32].decode()
+
+
 def _nb_consumer(account: bytes, installation_id: bytes) -> str:
     return "nb-" + _tag(b"parley no-bundle consumer v1", account + installation_id)
 
@@ -234,6 +240,9 @@ class NatsTransport(Transport):
         self._thread.start()
         self._nc: Any = None
         self._js: Any = None
+        self._ack_inbox = ""
+        self._pubs: dict[str, asyncio.Future] = {}
+        self._pub_counter = 0
         self._streams_ready = False
         try:
             self._call(self._connect(connect_timeout), connect_timeout + 10)
@@ -496,27 +505,90 @@ class NatsTransport(Transport):
         )
 
     async def _publish_all(self, plans: list[tuple[str, bytes]]) -> None:
+        """Publish every (subject, envelope) with its ``Nats-Msg-Id`` and wait for
+        each stream acknowledgement (PubAck); publish again, with the same id,
+        those that got none or a temporary error (a leader election, a server
+        restarting), until the deadline. The acknowledgements come to one
+        subscription of this connection, so a batch costs one publish each."""
         deadline = time.monotonic() + self.request_timeout * 3
         await self._ensure_streams(deadline)
+        await self._open_acks()
+        todo = [(subject, data, _msg_id(subject, data)) for subject, data in plans]
+        delay = 0.05
+        last_error = "no answer"
+        while todo:
+            loop = asyncio.get_running_loop()
+            waiting: list[tuple[tuple[str, bytes, str], asyncio.Future]] = []
+            for item in todo:
+                self._pub_counter += 1
+                token = str(self._pub_counter)
+                future = loop.create_future()
+                self._pubs[token] = future
+                waiting.append((item, future))
+                subject, data, msg_id = item
+                try:
+                    await self._nc.publish(
+                        subject,
+                        data,
+                        reply=f"{self._ack_inbox}.{token}",
+                        headers={"Nats-Msg-Id": msg_id},
+                    )
+                except nats.errors.ConnectionClosedError:
+                    raise TransportError("publishing: the connection is closed") from None
+                except nats.errors.Error as exc:  # reconnecting: the outcome shows below
+                    future.set_result(("retry", repr(exc)))
+            budget = max(0.1, min(self.request_timeout, deadline - time.monotonic()))
+            done, _ = await asyncio.wait([f for _i, f in waiting], timeout=budget)
+            todo = []
+            for item, future in waiting:
+                if future not in done:
+                    future.cancel()
+                    todo.append(item)
+                    continue
+                verdict, detail = future.result()
+                if verdict == "fatal":
+                    raise TransportError(f"the relay refused an envelope: {detail}")
+                if verdict == "retry":
+                    last_error = detail
+                    todo.append(item)
+            for token in [t for t, f in self._pubs.items() if f.done()]:
+                del self._pubs[token]
+            if todo:
+                if time.monotonic() + delay > deadline:
+                    raise TransportError(
+                        f"publishing {len(todo)} envelopes: the relay did not store them "
+                        f"({last_error})"
+                    )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
-        async def one(subject: str, data: bytes) -> None:
-            msg_id = base64.b32encode(
-                hashlib.sha256(b"parley msg id v1\x00" + subject.encode() + b"\x00" + data).digest()
-            )[:32].decode()
+    async def _open_acks(self) -> None:
+        if self._ack_inbox:
+            return
+        self._ack_inbox = self._nc.new_inbox()
 
-            async def publish() -> Any:
-                return await self._js.publish(
-                    subject, data, timeout=self.request_timeout, headers={"Nats-Msg-Id": msg_id}
-                )
+        async def on_ack(msg: Any) -> None:
+            future = self._pubs.pop(msg.subject.rpartition(".")[2], None)
+            if future is None or future.done():
+                return
+            status = (msg.headers or {}).get("Status")
+            if status is not None:  # 503: no responders (no stream leader yet)
+                future.set_result(("retry", f"status {status}"))
+                return
+            try:
+                answer = json.loads(msg.data)
+            except ValueError:
+                future.set_result(("retry", "an unreadable acknowledgement"))
+                return
+            error = answer.get("error") if isinstance(answer, dict) else None
+            if error is None:
+                future.set_result(("ok", ""))
+            elif error.get("code") in (500, 503) or error.get("err_code") in (10008, 10074):
+                future.set_result(("retry", error.get("description", "")))
+            else:
+                future.set_result(("fatal", error.get("description", repr(error))))
 
-            await self._retrying("publishing an envelope", publish, deadline)
-
-        results = await asyncio.gather(*(one(s, d) for s, d in plans), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                if isinstance(result, TransportError):
-                    raise result
-                raise TransportError(f"publishing an envelope failed: {result!r}")
+        await self._nc.subscribe(self._ack_inbox + ".*", cb=on_ack)
 
     # -- receiving -------------------------------------------------------------------------
 
