@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from nats_servers import NatsServer, nats_available
+from nats_servers import NatsServer, free_port, nats_available
 from parley.api.v1 import api_pb2 as pb
 from parley.api.v1 import api_pb2_grpc as pb_grpc
 from test_api import ENV_PASS, Daemon, _messages
@@ -121,3 +121,18 @@ class NatsDaemon(Daemon):
         self.channel = grpc.insecure_channel(f"unix:{self.socket}")
         self.stub = pb_grpc.ParleyServiceStub(self.channel)
         return self
+
+
+def test_read_only_commands_need_no_relay(tmp_path, server):
+    home = tmp_path / "home"
+    parley(home, "init", url=server.url)
+    config = json.loads((home / "config.json").read_text())
+    config["transport"] = f"nats://127.0.0.1:{free_port()}"  # nothing listens there
+    (home / "config.json").write_text(json.dumps(config))
+    assert parley(home, "code").startswith("parley1:")
+    assert parley(home, "contacts") == ""
+    done = subprocess.run(
+        [*CLI, "--home", str(home), "inbox"], capture_output=True, text=True, env=ENV, timeout=60
+    )
+    assert done.returncode == 1 and "cannot reach the NATS server" in done.stderr
+    assert "Traceback" not in done.stderr

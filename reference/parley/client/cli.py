@@ -168,7 +168,10 @@ def _open(
         _lock(home, daemon=daemon)
     if not (home / DB_NAME).exists():
         raise NoAccount(f"no account in {home} (run 'parley init' first)")
+    relay = _transport_url(args, home)
     account = Account.open(home / DB_NAME, _passphrase(), clock=_clock())
+    if not changes and relay is not None:
+        return account, None  # type: ignore[return-value]  # a read-only command: no relay
     try:
         mailbox = _transport(args, home)
         mailbox.register(account.account_id, account.installation_id)
