@@ -1,7 +1,7 @@
 """Transports: how envelopes travel between installations.
 
 A transport is a small interface (:class:`Transport`); Parley's library
-never calls it by itself, the application does:
+never calls it by itself, the application does::
 
     account.send(contact, b"hi")        # the envelope waits in the outbox
     account.flush_outbox(transport)      # delivered, then marked delivered
