@@ -109,3 +109,7 @@ def __getattr__(name: str) -> object:
 
         return NatsTransport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"NatsTransport"})
