@@ -117,6 +117,7 @@ CREATE TABLE outbox (
     created_at   INTEGER NOT NULL,
     delivered_at INTEGER
 );
+CREATE INDEX outbox_by_delivery ON outbox (delivered_at);
 """
 
 #: Schema changes by the version they lead to; run in order at open.
@@ -131,6 +132,7 @@ CREATE TABLE outbox (
     created_at   INTEGER NOT NULL,
     delivered_at INTEGER
 );
+CREATE INDEX outbox_by_delivery ON outbox (delivered_at);
 """,
 }
 
