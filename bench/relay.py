@@ -8,10 +8,10 @@ published, stored by JetStream, committed by the receiver before it is
 acknowledged.
 
 1. Throughput: N messages sent in batches of B (``Account.send_many``, one
-   commit per batch, then ``flush_outbox``: published, then marked
-   delivered), received in batches of up to B (``Account.receive_many``,
-   one commit, then the acknowledgements), for B = 1 and B = 100; from the
-   first send to the receiver's last commit.
+   commit per batch, then ``flush_outbox(defer_marks=True)``: published,
+   marked delivered by the next batch's commit), received in batches of up
+   to B (``Account.receive_many``, one commit, then the acknowledgements),
+   for B = 1 and B = 100; from the first send to the receiver's last commit.
 2. Latency at a fixed offered load: 1,000 msg/s for a few seconds; the
    sender sends what is due every millisecond or so (a batch of what
    accumulated), the receiver takes what arrived (batches up to 100).
@@ -106,7 +106,7 @@ def throughput(alice: Account, ta: NatsTransport, db: Path, url: str, n: int, ba
     for i in range(0, n, batch):
         now = time.monotonic()
         alice.send_many([(bob, body(now))] * min(batch, n - i))
-        alice.flush_outbox(ta)
+        alice.flush_outbox(ta, defer_marks=True)
     sent = time.monotonic()
     result = result_of(child)
     assert result["got"] == n, result["got"]
@@ -125,7 +125,7 @@ def offered(alice: Account, ta: NatsTransport, db: Path, url: str, rate: int, se
         due = min(due, n)
         if due > i:
             alice.send_many([(bob, body(start + k / rate)) for k in range(i, due)])
-            alice.flush_outbox(ta)
+            alice.flush_outbox(ta, defer_marks=True)
             i = due
         else:
             time.sleep(max(0.0, start + i / rate - time.monotonic()))

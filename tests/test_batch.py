@@ -151,3 +151,40 @@ def test_send_many_commits_once_and_is_all_or_nothing(tmp_path):
     assert [e.plaintext for ev in results for e in ev if isinstance(e, MessageReceived)] == [
         f"x{i}".encode() for i in range(50)
     ]
+
+
+def test_deferred_marks_are_written_by_the_next_transaction(tmp_path):
+    from parley.client import MemoryTransport
+
+    clock = Clock(T0)
+    alice = Account.create(tmp_path / "a.db", "pass", clock=clock, kdf_iterations=KDF)
+    bob = Account.create(tmp_path / "b.db", "pass", clock=clock, kdf_iterations=KDF)
+    alice.add_contact(bob.contact_code(), "bob")
+    net = MemoryTransport()
+    net.register(bob.account_id, bob.installation_id)
+    alice.send_many([("bob", b"one"), ("bob", b"two")])
+    commits = []
+    store_module.WRITE_HOOK = lambda what: commits.append(what) if what == "commit" else None
+    try:
+        assert len(alice.flush_outbox(net, defer_marks=True)) == 2
+    finally:
+        store_module.WRITE_HOOK = None
+    assert commits == ["commit"]  # the read only: no mark written yet
+    assert alice.flush_outbox(net) == []  # not handed over twice
+    assert len(alice.outbox()) == 0  # ...and that flush's transaction wrote the marks
+    alice.send_many([("bob", b"three")])
+    alice.flush_outbox(net, defer_marks=True)
+    alice.close()  # close writes what is left
+    again = Account.open(tmp_path / "a.db", "pass", clock=clock, kdf_iterations=KDF)
+    assert again.outbox() == [] and net.pending(bob.installation_id) == 3
+    # A crash before the marks: the next start hands them over again; Bob sees each once.
+    again.send_many([("bob", b"four")])
+    again.flush_outbox(net, defer_marks=True)
+    again._unmarked.clear()  # as if killed here
+    again.close()
+    third = Account.open(tmp_path / "a.db", "pass", clock=clock, kdf_iterations=KDF)
+    assert len(third.flush_outbox(net)) == 1  # "four" once more
+    got = bob.receive_many([d.data for d in net.fetch(bob.installation_id)])
+    fresh = [e.plaintext for ev in got for e in ev if isinstance(e, MessageReceived)]
+    again_ = [e for ev in got for e in ev if isinstance(e, MessageReceived) and e.redelivered]
+    assert sorted(fresh) == [b"four", b"four", b"one", b"three", b"two"] and len(again_) == 1

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..bundle import Bundle
@@ -80,6 +80,7 @@ class Account:
         self.profile = profile
         self.policy = policy
         self._st = Stores.of(store, self.rng, profile, policy)
+        self._unmarked: list[int] = []  # outbox entries delivered, not yet marked
         with self._txn():
             self._st.local.maintain(self.rng, self.clock())
 
@@ -167,6 +168,9 @@ class Account:
         return account
 
     def close(self) -> None:
+        if self._unmarked:  # a deferred flush's marks (else: delivered again, recognised)
+            with suppress(Exception), self._txn():
+                pass
         self._st.store.close()
 
     def __enter__(self) -> Account:
@@ -215,11 +219,17 @@ class Account:
     def _txn(self) -> Iterator[Stores]:
         """One store transaction; the prekeys are read inside it (another process
         may share the store) and read again if it rolls back."""
+        marks, self._unmarked = self._unmarked, []
         try:
             with self._st.store.transaction():
                 self._st.local.refresh()
+                if marks:  # delivered by a deferred flush: recorded with this change
+                    now = self.clock()
+                    for entry_id in marks:
+                        self._st.outbox.mark_delivered(entry_id, now)
                 yield self._st
         except BaseException:
+            self._unmarked = marks + self._unmarked  # rolled back: still to record
             self._st.local.refresh()
             raise
 
@@ -304,7 +314,7 @@ class Account:
         return data
 
     def flush_outbox(
-        self, transport: Transport, *, batch: int = 100
+        self, transport: Transport, *, batch: int = 100, defer_marks: bool = False
     ) -> list[tuple[OutboxEntry, set[bytes]]]:
         """Deliver every envelope waiting in the outbox, oldest first, marking them
         delivered once the transport took them; return them with their recipients.
@@ -316,19 +326,30 @@ class Account:
         TransportError stops the flush; the envelopes of the batch that failed
         stay, and the next flush hands them over again (the receiver
         recognises the ones that did arrive).
+
+        With ``defer_marks`` the marks are written by the next transaction of
+        this account (the next send, receive or flush, or :meth:`close`) instead
+        of one of their own: one commit fewer per batch for a busy sender. A
+        crash before then hands those envelopes over again on the next start;
+        the relay drops a republished one within its window, and the receiver
+        recognises any.
         """
         with self._txn() as st:
-            pending = st.outbox.pending()
+            skip = set(self._unmarked)
+            pending = [e for e in st.outbox.pending() if e.id not in skip]
         done: list[tuple[OutboxEntry, set[bytes]]] = []
         for start in range(0, len(pending), batch):
             chunk = pending[start : start + batch]
             targets = transport.deliver_many([(e.envelope, e.account) for e in chunk])
-            with self._txn() as st:
-                now = self.clock()
-                for entry in chunk:
-                    st.outbox.mark_delivered(entry.id, now)
-                if start + batch >= len(pending):
-                    st.outbox.prune(now)
+            if defer_marks:
+                self._unmarked += [entry.id for entry in chunk]
+            else:
+                with self._txn() as st:
+                    now = self.clock()
+                    for entry in chunk:
+                        st.outbox.mark_delivered(entry.id, now)
+                    if start + batch >= len(pending):
+                        st.outbox.prune(now)
             done += zip(chunk, targets, strict=True)
         return done
 
