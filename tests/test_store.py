@@ -172,7 +172,7 @@ def _run_worker(root: Path, limit: int, tag: str, phase: str) -> tuple[int, list
     return result.returncode, result.stdout.split("\n")
 
 
-@pytest.mark.requirement("STORE-003")
+@pytest.mark.requirement("STORE-003", "STORE-005")
 def test_sigkill_at_every_write_point_never_reuses_a_key_or_loses_a_message(tmp_path):
     """Bob's process is killed at its 1st, 2nd, ... write point until a run ends
     by itself (write points: the store's statements and commits, the mailbox's
@@ -267,6 +267,8 @@ def test_a_schema_1_store_is_migrated_at_open(tmp_path):
     with store.transaction():
         store.execute("DROP TABLE outbox")
         store.execute("DROP INDEX seen_by_age")
+        store.execute("DROP INDEX messages_by_message_id")
+        store.execute("DROP TRIGGER forget_account")
         store.execute("ALTER TABLE accounts DROP COLUMN pending")
     store.set_schema_version(1)
     store.close()
@@ -276,4 +278,98 @@ def test_a_schema_1_store_is_migrated_at_open(tmp_path):
     assert [e.envelope for e in alice.outbox()] == [envelope]
     assert [e.plaintext for e in bob.receive(envelope) if isinstance(e, MessageReceived)] == [
         b"after the migration"
+    ]
+
+
+@pytest.mark.parametrize("pages", [1, 2, 0.5, 1.125, -1])
+def test_a_store_cut_short_is_corrupt_not_a_wrong_passphrase(tmp_path, pages):
+    """Cut to whole pages, half a page or a multiple of 512 bytes: the right
+    passphrase gets STORE_CORRUPT, never STORE_WRONG_PASSPHRASE; the file is
+    left as it was."""
+    alice, bob = make(tmp_path, "alice"), make(tmp_path, "bob")
+    alice.add_contact(bob.contact_code(), "bob")
+    for _ in range(20):
+        bob.receive(alice.send("bob", bytes(2000)))
+    alice.close()
+    path = tmp_path / "alice.db"
+    data = path.read_bytes()
+    cut = len(data) - 4096 if pages == -1 else int(pages * 4096)
+    path.write_bytes(data[:cut])
+    before = digest(path)
+    with pytest.raises(StoreCorrupt) as info:
+        Account.open(path, "alice pass", clock=lambda: T0, kdf_iterations=KDF)
+    assert info.value.code == "STORE_CORRUPT"
+    assert digest(path) == before
+
+
+def test_a_damaged_first_page_under_the_right_passphrase_is_corrupt(tmp_path):
+    alice = make(tmp_path, "alice")
+    alice.close()
+    path = tmp_path / "alice.db"
+    data = bytearray(path.read_bytes())
+    data[2000] ^= 0x01  # inside page 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreCorrupt):
+        Account.open(path, "alice pass", clock=lambda: T0, kdf_iterations=KDF)
+    with pytest.raises(WrongPassphrase):  # a wrong passphrase still says so
+        Account.open(path, "not alice", clock=lambda: T0, kdf_iterations=KDF)
+
+
+def test_the_mailbox_removes_half_written_files_of_writers_that_are_gone(tmp_path):
+    """A writer killed between writing tmp/ and the rename leaves a file; it goes
+    when a mailbox is opened or fetched, unless its writer still runs."""
+    import os
+    import time
+
+    from parley.client.transport import TMP_MAX_AGE
+
+    mailbox = MailboxTransport(tmp_path / "mailbox")
+    tmp = tmp_path / "mailbox" / "tmp"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (tmp / f"{dead}-00000000000000000001-abcdef.env").write_bytes(b"half")
+    (tmp / f"{os.getpid()}-00000000000000000002-abcdef.env").write_bytes(b"being written")
+    old = tmp / "00000000000000000003-abcdef.env"  # a name without a pid: by age
+    old.write_bytes(b"old")
+    os.utime(old, (time.time() - TMP_MAX_AGE - 1,) * 2)
+    (tmp / "00000000000000000004-abcdef.env").write_bytes(b"young")
+    MailboxTransport(tmp_path / "mailbox")
+    assert sorted(p.name for p in tmp.iterdir()) == [
+        "00000000000000000004-abcdef.env",
+        f"{os.getpid()}-00000000000000000002-abcdef.env",
+    ]
+    assert mailbox.fetch(bytes(16)) == []
+
+
+def test_stores_written_by_schema_1_open_and_go_on(tmp_path):
+    """tests/fixtures/store_v1_*.db were written by the schema-1 library
+    (make_store_v1.py): they open (migrated on a copy), keep their contacts and
+    history, and the conversation goes on in both directions."""
+    import shutil
+
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    for name in ("alice", "bob"):
+        shutil.copy(fixtures / f"store_v1_{name}.db", tmp_path / f"{name}.db")
+    kw = {"clock": lambda: T0 + 60, "kdf_iterations": KDF}
+    alice = Account.open(tmp_path / "alice.db", "alice v1", **kw)
+    bob = Account.open(tmp_path / "bob.db", "bob v1", **kw)
+    assert alice.store.query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert [c.name for c in alice.contacts()] == ["bob"]
+    assert not alice.contact("bob").pending
+    assert [h.body for h in bob.history()] == [
+        b"v1: hello Bob",
+        b"v1: hi Alice",
+        b"v1: how are you?",
+    ]
+    envelope = alice.send("bob", b"schema 2 now")
+    assert [e.plaintext for e in bob.receive(envelope) if isinstance(e, MessageReceived)] == [
+        b"schema 2 now"
+    ]
+    reply = bob.send("alice", b"and back")
+    assert [e.plaintext for e in alice.receive(reply) if isinstance(e, MessageReceived)] == [
+        b"and back"
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,7 @@ def broken_copy(envelope: bytes) -> bytes:
     return encode_envelope(Envelope(env.version, env.sender_installation_id, (fixed,), None))
 
 
-@pytest.mark.requirement("X3DH-040")
+@pytest.mark.requirement("X3DH-040", "STORE-006")
 def test_replay_guard_survives_a_second_process(tmp_path):
     """Process 2 accepts Alice's initial message while process 1 (opened earlier)
     is idle; process 1 then accepts Carol's. Alice's initial message, replayed
@@ -121,6 +122,7 @@ def _cli_run(home: Path, *argv: str) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
+@pytest.mark.requirement("STORE-006")
 def test_a_live_home_refuses_a_second_daemon_or_writer_but_not_a_reader(tmp_path):
     home = tmp_path / "home"
     assert _cli_run(home, "init")[0] == 0
@@ -144,3 +146,64 @@ def test_a_live_home_refuses_a_second_daemon_or_writer_but_not_a_reader(tmp_path
     code, out, err = _cli_run(home, "inbox")
     assert code == 0, err
     assert "no new messages" in out
+
+
+@pytest.mark.requirement("STORE-006")
+def test_two_processes_receiving_at_once_keep_every_replay_guard_entry(tmp_path):
+    """Twenty strangers' initial messages, split between two processes that
+    receive at the same moment: all twenty are delivered, and the replay guard
+    in the store holds all twenty ephemeral keys afterwards."""
+    from parley.codec import decode_ratchet_message
+    from parley.state import load_installation
+
+    w = World(tmp_path)
+    bob = w.account("bob")
+    code = bob.contact_code()
+    keys = set()
+    for i in range(20):
+        sender = w.account(f"s{i}")
+        sender.add_contact(code, "bob")
+        data = sender.send("bob", b"hello %d" % i)
+        [copy] = decode_envelope(data).messages
+        keys.add(decode_ratchet_message(copy.body).x3dh_header.ephemeral_key)
+        (tmp_path / f"e{i}").write_bytes(data)
+    bob.close()
+    one, two = Worker(tmp_path / "bob.db", "bob pass"), Worker(tmp_path / "bob.db", "bob pass")
+    for worker, part in ((one, range(0, 20, 2)), (two, range(1, 20, 2))):
+        worker.proc.stdin.write("".join(f"receive {tmp_path / f'e{i}'}\n" for i in part))
+        worker.proc.stdin.flush()  # both now receive, interleaved
+    got = []
+    for worker in (one, two):
+        for _ in range(10):
+            got += [
+                e[1]
+                for e in json.loads(worker.proc.stdout.readline())["events"]
+                if e[0] == "MessageReceived"
+            ]
+        worker.quit()
+    assert sorted(got) == sorted(f"hello {i}" for i in range(20))
+    bob = w.reopen(bob, "bob")
+    guard = load_installation(bob.store.get_meta("installation")).seen_initial_messages
+    assert set().union(*guard.values()) == keys
+
+
+@pytest.mark.requirement("STORE-005")
+def test_a_send_the_mailbox_refused_goes_out_on_the_next_run(tmp_path):
+    alice_home, bob_home = tmp_path / "alice", tmp_path / "bob"
+    assert _cli_run(alice_home, "init")[0] == 0
+    assert _cli_run(bob_home, "init")[0] == 0
+    code = _cli_run(bob_home, "code")[1].strip()
+    assert _cli_run(alice_home, "add", code, "--name", "bob")[0] == 0
+    bob_iid = _cli_run(bob_home, "devices", "list")[1].split()[0]
+    bob_inbox = tmp_path / "mailbox" / "inbox" / bob_iid
+    shutil.rmtree(bob_inbox)
+    bob_inbox.write_text("not a folder")  # writing to Bob's inbox fails now
+    status, _, err = _cli_run(alice_home, "send", "bob", "kept for later")
+    assert status == 1
+    assert "kept in the outbox" in err and "[TRANSPORT_ERROR]" in err
+    bob_inbox.unlink()
+    bob_inbox.mkdir()
+    # any later command of Alice's delivers it first
+    assert _cli_run(alice_home, "inbox")[0] == 0
+    status, out, _ = _cli_run(bob_home, "inbox")
+    assert status == 0 and "kept for later" in out

@@ -368,7 +368,12 @@ def cmd_send(args: argparse.Namespace) -> int:
     with account:
         contact = account.contact(args.contact)
         envelope = account.send(contact, text.encode())  # committed in the outbox
-        delivered = account.flush_outbox(mailbox)
+        try:
+            delivered = account.flush_outbox(mailbox)
+        except TransportError as exc:
+            raise TransportError(
+                f"{exc.message}; the message is kept in the outbox and goes out on the next run"
+            ) from None
         targets = next((t for e, t in delivered if e.envelope == envelope), set())
         plural = "" if len(targets) == 1 else "s"
         if not targets and mailbox.addresses_accounts and not contact.installations:

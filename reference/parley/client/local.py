@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..bundle import Bundle, InstallationPreKeys
-from ..errors import StateFormatError
+from ..errors import SessionStateError, StateFormatError
 from ..keys import IdentityKeyPair, InstallationKeys, SignedPreKey
 from ..primitives import DHKeyPair, Random
 from ..profile import Profile
@@ -80,8 +80,11 @@ class LocalInstallation:
         """Rotate the signed prekey on schedule; delete expired ones (PREKEY-001, -004)."""
         changed = False
         if self.keys.needs_rotation(now, self.profile):
-            self.keys.rotate_signed_prekey(rng, now)
-            changed = True
+            try:
+                self.keys.rotate_signed_prekey(rng, now)
+                changed = True
+            except SessionStateError:
+                pass  # no prekey id left: keep the current prekey (the account still works)
         if self.keys.delete_expired_prekeys(now, self.profile):
             changed = True
         if changed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..codec import InstallationMessage, decode_envelope, decode_ratchet_message
 from ..errors import ParleyError, RemoteError
 from ..no_bundle import open_no_bundle
+from ..ratchet import SkipBudget
 from ..session import Session
 from . import payload as P
 from .events import (
@@ -43,7 +44,9 @@ def receive(st: Stores, data: bytes, now: int) -> list[Event]:
     st.local.maintain(st.rng, now)
     step = _Receive(st, now)
     events = step.envelope(data)
-    st.seen.record(key, now, step.message_row)
+    if step.decoded:  # bytes that are no envelope change nothing: no need to remember them
+        st.seen.record(key, now, step.message_row)
+        st.seen.prune(now)
     return events
 
 
@@ -80,6 +83,7 @@ class _Receive:
         self.st = st
         self.now = now
         self.message_row: int | None = None
+        self.decoded = False
 
     def envelope(self, data: bytes) -> list[Event]:
         st, now = self.st, self.now
@@ -87,6 +91,7 @@ class _Receive:
             env = decode_envelope(data, st.policy, st.profile)
         except ParleyError as exc:
             return [UndecryptableMessage(None, None, exc.code)]
+        self.decoded = True
         sender_iid = env.sender_installation_id
         if sender_iid == st.installation_id:
             return []
@@ -147,14 +152,16 @@ class _Receive:
             return None, exc.code, [], False
         sender = opened.sender.signing_key
         key = no_bundle_key(opened.ephemeral_key)
-        if st.seen.lookup(key)[0]:
+        if st.seen.lookup(key)[0] or (
+            payload.kind == P.TEXT and st.history.has_received(sender, payload.message_id)
+        ):
             return sender, "REPLAYED_INITIAL_MESSAGE", [], False  # NOBUNDLE-020
         st.seen.record(key, now)
         if sender == st.account_id:
             return sender, None, [], False
         row = st.directory.row(sender)
         if row is None:
-            st.directory.add_account(opened.sender, now)
+            st.directory.add_pending(opened.sender, now)  # NOBUNDLE-021
         elif row.identity != opened.sender.to_bytes():
             return sender, "IDENTITY_MISMATCH", [], False
         if payload.kind == P.TEXT:
@@ -170,15 +177,18 @@ class _Receive:
         except ParleyError as exc:
             return None, exc.code, []
         header = decoded.x3dh_header
-        sessions = st.sessions.with_installation(None, sender_iid)
-        errors: list[ParleyError] = []
+        sessions = st.sessions.to_try(sender_iid)
+        # SESSION-011: one bound on the keys derived to skip, over all the
+        # sessions tried; only error codes are kept (no state of a failed try).
+        budget = SkipBudget(st.profile.max_skip_per_message)
+        errors: list[str] = []
         for rowid, session, active in sessions:
             if header is not None and not session.accepts(decoded):
                 continue
             try:
-                plaintext = session.decrypt(decoded, st.rng)
+                plaintext = session.decrypt(decoded, st.rng, budget)
             except RemoteError as exc:
-                errors.append(exc)
+                errors.append(exc.code)
                 continue
             st.sessions.save(rowid, session)
             account = session.remote_identity.signing_key
@@ -189,8 +199,7 @@ class _Receive:
             if not errors:
                 return st.directory.owner_of(sender_iid), "NO_SESSION", []
             owner = sessions[0][1].remote_identity.signing_key
-            codes = [e.code for e in errors]
-            code = "DUPLICATE_MESSAGE" if "DUPLICATE_MESSAGE" in codes else codes[0]
+            code = "DUPLICATE_MESSAGE" if "DUPLICATE_MESSAGE" in errors else errors[0]
             return owner, code, []
         # An initial message of a new session.
         try:
@@ -211,7 +220,7 @@ class _Receive:
         account = session.remote_identity.signing_key
         row = st.directory.row(account)
         if row is None:
-            st.directory.add_account(session.remote_identity, now)
+            st.directory.add_pending(session.remote_identity, now)  # NOBUNDLE-021
         elif row.identity != session.remote_identity.to_bytes():
             return account, "IDENTITY_MISMATCH", []
         events: list[Event] = []

@@ -7,7 +7,7 @@ states are stored before the envelope is returned.
 from __future__ import annotations
 
 from ..codec import Envelope, InstallationMessage, encode_envelope
-from ..errors import ParleyError, RemoteError
+from ..errors import ParleyError, RemoteError, SessionStateError
 from ..no_bundle import seal_no_bundle
 from ..session import Session
 from . import payload as P
@@ -57,7 +57,16 @@ def encrypt_for(
     if found is None:
         return None
     rowid, session = found
-    body = session.encrypt(data)
+    try:
+        body = session.encrypt(data)
+    except SessionStateError:
+        # The chosen session has no message number left (2^32 - 1 sent): a new
+        # session from the peer's bundle takes over, as after a reset.
+        started = start_session(st, account, iid, now)
+        if started is None:
+            return None
+        rowid, session = started
+        body = session.encrypt(data)
     st.sessions.save(rowid, session)  # the advanced chain is committed with the send
     return InstallationMessage(iid, "ratchet", body)
 

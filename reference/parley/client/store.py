@@ -19,7 +19,10 @@ when the last connection closes.
 
 Opening never writes before it has checked the file: a wrong passphrase
 (WrongPassphrase), a damaged file (StoreCorrupt) or a file of a newer schema
-(StoreVersionTooNew) leaves it exactly as it was.
+(StoreVersionTooNew) leaves it exactly as it was; a wrong passphrase is
+told from damage by the page HMACs (under a wrong key every page fails). A
+store of an older schema is migrated, in one transaction, once those checks
+passed.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema this code writes and reads; a file with a higher one is refused,
 #: one with a lower one is migrated at open (:data:`_MIGRATIONS`).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: SQLite's application_id header field: "PRLY".
 APPLICATION_ID = 0x50524C59
 
@@ -118,6 +121,14 @@ CREATE TABLE outbox (
     delivered_at INTEGER
 );
 CREATE INDEX outbox_by_delivery ON outbox (delivered_at);
+CREATE INDEX messages_by_message_id ON messages (message_id);
+-- Forgetting an account (a pending contact beyond the cap) forgets its
+-- installations, sessions and messages with it.
+CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
+    DELETE FROM installations WHERE account = old.account;
+    DELETE FROM sessions WHERE account = old.account;
+    DELETE FROM messages WHERE account = old.account;
+END;
 """
 
 #: Schema changes by the version they lead to; run in order at open.
@@ -132,9 +143,32 @@ CREATE TABLE outbox (
     created_at   INTEGER NOT NULL,
     delivered_at INTEGER
 );
-CREATE INDEX outbox_by_delivery ON outbox (delivered_at);
+CREATE INDEX messages_by_message_id ON messages (message_id);
+-- Forgetting an account (a pending contact beyond the cap) forgets its
+-- installations, sessions and messages with it.
+CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
+    DELETE FROM installations WHERE account = old.account;
+    DELETE FROM sessions WHERE account = old.account;
+    DELETE FROM messages WHERE account = old.account;
+END;
+""",
+    # The outbox's pending entries and its prune found by index, not by a scan.
+    3: """
+CREATE INDEX IF NOT EXISTS outbox_by_delivery ON outbox (delivered_at);
 """,
 }
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of an SQL script (a trigger's body holds semicolons too)."""
+    out, buffer = [], ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlcipher3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                out.append(buffer)
+            buffer = ""
+    return out
 
 
 def _quote(passphrase: str) -> str:
@@ -143,6 +177,35 @@ def _quote(passphrase: str) -> str:
     if "\x00" in passphrase:
         raise InvalidArgument("the passphrase must not contain NUL characters")
     return "'" + passphrase.replace("'", "''") + "'"
+
+
+#: SQLCipher 4's page size, with which every Parley store is written.
+PAGE_SIZE = 4096
+
+
+def _open_error(conn: Any, exc: Exception, path: Path, size: int) -> Exception:
+    """Why the first read of a store failed: a wrong passphrase, or damage.
+
+    The first page decrypts (its HMAC verifies) under the right key only; a
+    right key on a file cut short reads "malformed". With a failing first
+    page, the page HMACs tell the two apart: under a wrong key every page
+    fails, under the right one only the damaged ones do.
+    """
+    if "malformed" in str(exc):
+        return StoreCorrupt(f"the store file {path.name} is truncated or damaged")
+    try:
+        rows = [str(r[0]) for r in conn.execute("PRAGMA cipher_integrity_check").fetchall()]
+    except sqlcipher3.DatabaseError:
+        rows = []
+    if any("invalid size" in r for r in rows):
+        return StoreCorrupt(f"the store file {path.name} is truncated")
+    failed = sum(1 for r in rows if "HMAC verification failed" in r)
+    pages = size // PAGE_SIZE
+    if pages > 1 and failed < pages:
+        return StoreCorrupt(
+            f"the store file {path.name} is damaged at its start ({failed} of {pages} pages)"
+        )
+    return WrongPassphrase("wrong passphrase (or the store file is damaged at its start)")
 
 
 class Store:
@@ -189,9 +252,8 @@ class Store:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA secure_delete = ON")
             conn.execute("BEGIN")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(_SCHEMA):
+                conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
@@ -219,10 +281,8 @@ class Store:
         try:
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            except sqlcipher3.DatabaseError:
-                raise WrongPassphrase(
-                    "wrong passphrase (or the store file is damaged at its start)"
-                ) from None
+            except sqlcipher3.DatabaseError as exc:
+                raise _open_error(conn, exc, path, size) from None
             try:
                 bad = conn.execute("PRAGMA cipher_integrity_check").fetchall()
                 (app_id,) = conn.execute("PRAGMA application_id").fetchone()
@@ -257,9 +317,8 @@ class Store:
         """Bring a store of an older schema up to SCHEMA_VERSION, in one transaction."""
         with self.transaction():
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
+                for statement in _statements(_MIGRATIONS[target]):
+                    self._conn.execute(statement)
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _configure(self) -> None:

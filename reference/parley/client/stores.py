@@ -40,7 +40,7 @@ class Stores:
             store,
             local,
             directory,
-            SessionStore(store),
+            SessionStore(store, profile.max_sessions_per_installation),
             History(store),
             ReplayCache(store),
             Outbox(store),

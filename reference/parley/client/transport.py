@@ -62,6 +62,17 @@ def _check_id(installation_id: bytes) -> str:
     return installation_id.hex()
 
 
+def _check_account(account: bytes) -> str:
+    if not isinstance(account, bytes) or not 1 <= len(account) <= 64:
+        raise TransportError("an account is its identity signing key (bytes)")
+    return account.hex()
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise TransportError("a fetch limit is a whole number, 0 or more")
+
+
 class Transport(ABC):
     """Carries envelope bytes to installations."""
 
@@ -73,6 +84,10 @@ class Transport(ABC):
     def recipients(self, envelope: bytes, account: bytes | None = None) -> set[bytes]:
         """The installations an envelope goes to: those it addresses, and, for a
         no-bundle copy, every installation registered for ``account``."""
+        if not isinstance(envelope, bytes):
+            raise TransportError("an envelope is bytes")
+        if account is not None:
+            _check_account(account)
         try:
             decoded = decode_envelope(envelope)
         except ParleyError as exc:
@@ -158,10 +173,12 @@ class MemoryTransport(Transport):
         self._counter = 0
 
     def register(self, account: bytes, installation_id: bytes) -> None:
+        _check_account(account)
         _check_id(installation_id)
         self._accounts[account].add(installation_id)
 
     def installations_of(self, account: bytes) -> set[bytes]:
+        _check_account(account)
         return set(self._accounts.get(account, ()))
 
     def put(self, installation_id: bytes, data: bytes) -> None:
@@ -170,6 +187,7 @@ class MemoryTransport(Transport):
         self._queues[installation_id][f"{self._counter:012d}"] = data
 
     def fetch(self, installation_id: bytes, limit: int | None = None) -> list[Delivery]:
+        _check_limit(limit)
         queue = self._queues.get(installation_id, {})
         items = [Delivery(h, d) for h, d in sorted(queue.items())]
         return items[:limit] if limit is not None else items
@@ -216,8 +234,12 @@ class MailboxTransport(Transport):
             for entry in os.scandir(self.root / "tmp"):
                 pid_text = entry.name.split("-", 1)[0]
                 try:
-                    alive = pid_text.isdigit() and _alive(int(pid_text))
-                    if alive and now - entry.stat().st_mtime < TMP_MAX_AGE:
+                    young = now - entry.stat().st_mtime < TMP_MAX_AGE
+                    # "<pid>-...": its writer's pid; another name: its age alone
+                    writer_gone = (
+                        pid_text.isdigit() and len(pid_text) <= 10 and not _alive(int(pid_text))
+                    )
+                    if young and not writer_gone:
                         continue
                     os.unlink(entry.path)
                     removed += 1
@@ -229,13 +251,13 @@ class MailboxTransport(Transport):
         return self.root / "inbox" / _check_id(installation_id)
 
     def register(self, account: bytes, installation_id: bytes) -> None:
-        folder = self.root / "accounts" / account.hex()
+        folder = self.root / "accounts" / _check_account(account)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / _check_id(installation_id)).touch()
         self._inbox(installation_id).mkdir(exist_ok=True)
 
     def installations_of(self, account: bytes) -> set[bytes]:
-        folder = self.root / "accounts" / account.hex()
+        folder = self.root / "accounts" / _check_account(account)
         if not folder.is_dir():
             return set()
         out = set()
@@ -270,6 +292,7 @@ class MailboxTransport(Transport):
             WRITE_HOOK("put")
 
     def fetch(self, installation_id: bytes, limit: int | None = None) -> list[Delivery]:
+        _check_limit(limit)
         self.clean_tmp()
         inbox = self._inbox(installation_id)
         if not inbox.is_dir():
@@ -299,6 +322,8 @@ class MailboxTransport(Transport):
 
 
 def _alive(pid: int) -> bool:
+    if not 0 < pid < 2**31:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
