@@ -92,6 +92,12 @@ clients: $(STAMP) ## generate and compile clients of every proto: Python, Node, 
 	tools/install_client_deps.sh
 	clients/build.sh
 
+.PHONY: fuzz
+FUZZ_SECONDS ?= 6
+fuzz: $(STAMP) ## fuzz every decoder, Account.receive, links, QR, the API: FUZZ_SECONDS per target
+	PARLEY_FUZZ_EXAMPLES=200 PARLEY_FUZZ_SECONDS=$(FUZZ_SECONDS) PARLEY_FUZZ_KEEP=1 \
+	  $(PY) -m pytest tests/fuzz -m fuzz -p no:cacheprovider
+
 traceability: $(STAMP) ## requirements -> vectors and tests; fails on an uncovered MUST
 	$(PY) tools/traceability.py
 
