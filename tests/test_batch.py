@@ -107,9 +107,9 @@ def test_a_failure_inside_a_batch_rolls_back_that_envelope_only(tmp_path, envelo
     real = receiving.receive
     calls = []
 
-    def flaky(st, data, now):
+    def flaky(st, data, now, **kw):
         calls.append(data)
-        events = real(st, data, now)  # its writes are made, then it fails
+        events = real(st, data, now, **kw)  # its writes are made, then it fails
         if len(calls) == 3:
             raise RuntimeError("disk gone")
         return events

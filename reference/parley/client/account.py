@@ -446,11 +446,12 @@ class Account:
             for data in datas:
                 try:
                     with st.store.savepoint():
-                        out.append(receiving.receive(st, bytes(data), now))
+                        out.append(receiving.receive(st, bytes(data), now, prune=False))
                 except Exception as exc:
                     st.local.refresh()  # the savepoint rolled back: so do the prekeys
                     failure = exc
                     break
+            st.seen.prune(now)  # once for the batch: the same bounds as one at a time
         if failure is not None:
             raise failure
         return out

@@ -33,8 +33,9 @@ RESET_REASONS = frozenset(
 )
 
 
-def receive(st: Stores, data: bytes, now: int) -> list[Event]:
-    """Process one envelope (already checked to be bytes)."""
+def receive(st: Stores, data: bytes, now: int, *, prune: bool = True) -> list[Event]:
+    """Process one envelope (already checked to be bytes). A batch passes
+    ``prune=False`` and prunes the replay caches once, at its end."""
     key = envelope_key(data)
     seen, message = st.seen.lookup(key)
     if seen:
@@ -46,7 +47,8 @@ def receive(st: Stores, data: bytes, now: int) -> list[Event]:
     events = step.envelope(data)
     if step.decoded:  # bytes that are no envelope change nothing: no need to remember them
         st.seen.record(key, now, step.message_row)
-        st.seen.prune(now)
+        if prune:
+            st.seen.prune(now)
     return events
 
 
