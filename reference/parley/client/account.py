@@ -41,7 +41,7 @@ from . import links, receiving, sending
 from . import payload as P
 from .contact_code import decode_contact_code, encode_contact_code
 from .directory import Contact, Directory, Installation, check_name
-from .errors import CannotSend, InvalidContactCode
+from .errors import CannotSend, InvalidContactCode, TransportError
 from .events import Event
 from .history import HistoryEntry
 from .local import LocalInstallation, new_installation_keys
@@ -66,6 +66,37 @@ MAX_LIMIT = 100_000
 
 def _system_clock() -> int:
     return int(time.time())
+
+
+def _deliver_chunk(
+    transport: Transport, chunk: list[OutboxEntry], failed: dict[bytes, TransportError]
+) -> list[tuple[OutboxEntry, set[bytes]]]:
+    """Hand ``chunk`` to the transport; return what it took, with its recipients.
+    A relay takes the chunk in one go; if it refuses one envelope, or for a
+    transport that resolves accounts itself, they go one at a time, and a
+    refused account (recorded in ``failed``) keeps its later envelopes back."""
+    if transport.addresses_accounts and chunk:
+        try:
+            targets = transport.deliver_many([(e.envelope, e.account) for e in chunk])
+            return list(zip(chunk, targets, strict=True))
+        except TransportError:
+            pass  # one of them was refused: find which, one at a time
+    out = []
+    for entry in chunk:
+        if entry.account in failed:
+            continue
+        try:
+            targets = transport.deliver(entry.envelope, account=entry.account)
+            if not targets and not transport.addresses_accounts:
+                raise TransportError(
+                    "the transport knows no installation of the recipient: "
+                    "the envelope waits in the outbox"
+                )
+        except TransportError as exc:
+            failed[entry.account] = exc
+            continue
+        out.append((entry, targets))
+    return out
 
 
 class Account:
@@ -108,19 +139,18 @@ class Account:
         now = (clock or _system_clock)()
         identity = identity or IdentityKeyPair.generate(rng)
         installation = installation or new_installation_keys(rng, now)
-        store = Store.create(path, passphrase, kdf_iterations=kdf_iterations)
+
+        def initialise(store: Store) -> None:  # in the transaction that makes the store
+            LocalInstallation.initialise(store, identity, installation)
+            directory = Directory(store, identity.public.signing_key, installation.installation_id)
+            directory.add_account(identity.public, now, self_=True)
+
+        store = Store.create(path, passphrase, kdf_iterations=kdf_iterations, initialise=initialise)
         try:
-            with store.transaction():
-                LocalInstallation.initialise(store, identity, installation)
-                directory = Directory(
-                    store, identity.public.signing_key, installation.installation_id
-                )
-                directory.add_account(identity.public, now, self_=True)
+            return cls(store, rng=rng, clock=clock)
         except BaseException:
             store.close()
-            Path(path).unlink(missing_ok=True)
             raise
-        return cls(store, rng=rng, clock=clock)
 
     @classmethod
     def open(
@@ -335,11 +365,14 @@ class Account:
 
         Call it after :meth:`send` (instead of delivering the envelope yourself)
         and now and then (at start, in a receive loop): what a crash left
-        undelivered goes out then. Envelopes go ``batch`` at a time
-        (``Transport.deliver_many``), each batch marked in one transaction. A
-        TransportError stops the flush; the envelopes of the batch that failed
-        stay, and the next flush hands them over again (the receiver
-        recognises the ones that did arrive).
+        undelivered goes out then. Envelopes go ``batch`` at a time (one
+        ``Transport.deliver_many`` for a relay), each batch marked delivered in
+        one transaction. An envelope the transport refuses, or takes for no
+        installation at all (a transport that resolves accounts itself), stays
+        in the outbox with the later ones to the same account (so they keep
+        their order); the envelopes to other accounts still go, then the first
+        TransportError is raised. A crash before a batch is marked hands it over
+        again on the next flush; the receiver recognises what did arrive.
 
         With ``defer_marks`` the marks are written by the next transaction of
         this account (the next send, receive or flush, or :meth:`close`) instead
@@ -352,19 +385,21 @@ class Account:
             skip = set(self._unmarked)
             pending = [e for e in st.outbox.pending() if e.id not in skip]
         done: list[tuple[OutboxEntry, set[bytes]]] = []
+        failed: dict[bytes, TransportError] = {}
         for start in range(0, len(pending), batch):
-            chunk = pending[start : start + batch]
-            targets = transport.deliver_many([(e.envelope, e.account) for e in chunk])
+            chunk = [e for e in pending[start : start + batch] if e.account not in failed]
+            delivered = _deliver_chunk(transport, chunk, failed)
             if defer_marks:
-                self._unmarked += [entry.id for entry in chunk]
-            else:
+                self._unmarked += [entry.id for entry, _t in delivered]
+            elif delivered:
                 with self._txn() as st:
                     now = self.clock()
-                    for entry in chunk:
+                    for entry, _t in delivered:
                         st.outbox.mark_delivered(entry.id, now)
-                    if start + batch >= len(pending):
-                        st.outbox.prune(now)
-            done += zip(chunk, targets, strict=True)
+                    st.outbox.prune(now)
+            done += delivered
+        if failed:
+            raise next(iter(failed.values()))
         return done
 
     def outbox(self) -> list[OutboxEntry]:
