@@ -59,8 +59,9 @@ class _NoBundleReplayCache:
         return self._st.seen.lookup(no_bundle_key(bytes(ephemeral_key)))[0]  # type: ignore[arg-type]
 
 
-def receive(st: Stores, data: bytes, now: int) -> list[Event]:
-    """Process one envelope (already checked to be bytes)."""
+def receive(st: Stores, data: bytes, now: int, *, prune: bool = True) -> list[Event]:
+    """Process one envelope (already checked to be bytes). A batch passes
+    ``prune=False`` and prunes the replay caches once, at its end."""
     key = envelope_key(data)
     seen, message = st.seen.lookup(key)
     if seen:
@@ -72,7 +73,8 @@ def receive(st: Stores, data: bytes, now: int) -> list[Event]:
     events = step.envelope(data)
     if step.decoded:  # bytes that are no envelope change nothing: no need to remember them
         st.seen.record(key, now, step.message_row)
-        st.seen.prune(now)
+        if prune:
+            st.seen.prune(now)
     return events
 
 

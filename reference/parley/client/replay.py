@@ -71,9 +71,9 @@ class ReplayCache:
     def prune(self, now: int) -> None:
         """Forget envelope digests past the window, then the oldest of each kind
         beyond its bound."""
-        self._store.execute(
-            "DELETE FROM seen WHERE digest >= ? AND digest < ? AND at < ?",
-            (*_ENVELOPES, now - ENVELOPE_WINDOW),
+        self._store.execute(  # by age first: the index finds the few past the window
+            "DELETE FROM seen INDEXED BY seen_by_age WHERE at < ? AND digest >= ? AND digest < ?",
+            (now - ENVELOPE_WINDOW, *_ENVELOPES),
         )
         for (low, high), bound in (
             (_ENVELOPES, MAX_ENVELOPES),
