@@ -270,6 +270,7 @@ def test_a_schema_1_store_is_migrated_at_open(tmp_path):
         store.execute("DROP INDEX messages_by_message_id")
         store.execute("DROP TRIGGER forget_account")
         store.execute("ALTER TABLE accounts DROP COLUMN pending")
+        store.execute("ALTER TABLE installations DROP COLUMN reset_at")
     store.set_schema_version(1)
     store.close()
     alice = Account.open(tmp_path / "alice.db", "alice pass", clock=lambda: T0, kdf_iterations=KDF)

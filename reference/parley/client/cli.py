@@ -2,9 +2,11 @@
 
 Each home folder (``--home``, or ``PARLEY_HOME``, default ``~/.parley``)
 holds one installation: ``parley.db``, an SQLCipher file under your
-passphrase, and ``config.json`` (the mailbox folder; nothing secret).
+passphrase, and ``config.json`` (the transport; nothing secret).
 Installations on one machine talk through a shared mailbox folder
-(``--mailbox``, or ``PARLEY_MAILBOX``; chosen at ``init``).
+(``--mailbox``, or ``PARLEY_MAILBOX``; chosen at ``init``); installations on
+different machines through a NATS relay (``--transport nats://HOST:PORT``,
+or ``PARLEY_TRANSPORT``; saved at ``init``).
 
 The passphrase comes from ``PARLEY_PASSPHRASE`` or is asked for.
 ``PARLEY_NOW`` (seconds since the Unix epoch) fixes the clock, for tests
@@ -43,7 +45,8 @@ from .events import (
     UndecryptableMessage,
 )
 from .home import HomeLock
-from .transport import MailboxTransport
+from .receiver import receive_batch
+from .transport import Delivery, MailboxTransport, Transport
 
 DB_NAME = "parley.db"
 CONFIG_NAME = "config.json"
@@ -100,10 +103,48 @@ def _mailbox(args: argparse.Namespace, home: Path) -> MailboxTransport:
     return MailboxTransport(chosen)
 
 
-def _save_config(args: argparse.Namespace, home: Path) -> MailboxTransport:
-    mailbox = _mailbox(args, home)
-    (home / CONFIG_NAME).write_text(json.dumps({"mailbox": str(mailbox.root.resolve())}) + "\n")
-    return mailbox
+def _transport_url(args: argparse.Namespace, home: Path) -> str | None:
+    """A transport URL (``nats://...``) from --transport, PARLEY_TRANSPORT or
+    config.json; None: the mailbox folder."""
+    chosen = args.transport or os.environ.get("PARLEY_TRANSPORT")
+    if not chosen:
+        try:
+            chosen = json.loads((home / CONFIG_NAME).read_text()).get("transport")
+        except (OSError, ValueError, AttributeError):
+            chosen = None
+    if chosen is not None and not isinstance(chosen, str):
+        raise UsageError(f"{CONFIG_NAME}: transport must be a URL (a string)")
+    if chosen and not chosen.startswith(("nats://", "tls://")):
+        raise UsageError(f"unknown transport {chosen!r}: give nats://HOST:PORT (or tls://)")
+    return chosen or None
+
+
+#: Transports this process opened, closed when :func:`main` returns.
+_TRANSPORTS: list[Transport] = []
+
+
+def _transport(args: argparse.Namespace, home: Path) -> Transport:
+    """The home's transport: a NATS relay if a URL is configured, else the mailbox."""
+    url = _transport_url(args, home)
+    if url is None:
+        return _mailbox(args, home)
+    from .nats_transport import NatsTransport  # the NATS client only when used
+
+    transport = NatsTransport(url)
+    _TRANSPORTS.append(transport)
+    return transport
+
+
+def _save_config(args: argparse.Namespace, home: Path) -> Transport:
+    url = _transport_url(args, home)
+    if url is not None:
+        transport = _transport(args, home)
+        config = {"transport": url}
+    else:
+        transport = _mailbox(args, home)
+        config = {"mailbox": str(transport.root.resolve())}
+    (home / CONFIG_NAME).write_text(json.dumps(config) + "\n")
+    return transport
 
 
 #: Home locks this process holds, released when :func:`main` returns.
@@ -120,16 +161,19 @@ def _lock(home: Path, *, daemon: bool = False) -> None:
 
 def _open(
     args: argparse.Namespace, *, changes: bool = True, daemon: bool = False
-) -> tuple[Account, MailboxTransport]:
+) -> tuple[Account, Transport]:
     """Open the home's installation; a command that ``changes`` it holds the lock."""
     home = _home(args)
     if changes and (home / DB_NAME).exists():
         _lock(home, daemon=daemon)
     if not (home / DB_NAME).exists():
         raise NoAccount(f"no account in {home} (run 'parley init' first)")
+    relay = _transport_url(args, home)
     account = Account.open(home / DB_NAME, _passphrase(), clock=_clock())
+    if not changes and relay is not None:
+        return account, None  # type: ignore[return-value]  # a read-only command: no relay
     try:
-        mailbox = _mailbox(args, home)
+        mailbox = _transport(args, home)
         mailbox.register(account.account_id, account.installation_id)
         if changes:
             _flush(account, mailbox)  # what an earlier run committed but did not deliver
@@ -139,7 +183,7 @@ def _open(
     return account, mailbox
 
 
-def _flush(account: Account, mailbox: MailboxTransport) -> int:
+def _flush(account: Account, mailbox: Transport) -> int:
     """Deliver the outbox; a mailbox that fails now is tried again next time."""
     try:
         return len(account.flush_outbox(mailbox))
@@ -221,20 +265,35 @@ def describe(account: Account, event: Event) -> str:
     return repr(event)  # pragma: no cover
 
 
-def _process(account: Account, mailbox: MailboxTransport, quiet_bundles: bool = True) -> int:
-    """Receive everything waiting; print it; return the number of messages."""
+def _process(
+    account: Account,
+    mailbox: Transport,
+    quiet_bundles: bool = True,
+    deliveries: list[Delivery] | None = None,
+) -> int:
+    """Receive ``deliveries``, or everything waiting, in batches (one commit
+    each, then acknowledged); print it; return the number of messages."""
     count = 0
-    for item in mailbox.fetch(account.installation_id):
-        events = account.receive(item.data)
-        for event in events:
+
+    def show(results: list[list[Event]]) -> None:
+        nonlocal count
+        for event in (e for events in results for e in events):
             if quiet_bundles and isinstance(event, BundleUpdated):
                 continue
             print(describe(account, event), flush=True)
             if isinstance(event, MessageReceived | MessageSynced):
                 count += 1
-        _flush(account, mailbox)  # a reset or reply that receive committed
-        mailbox.ack(account.installation_id, item.handle)  # only after receive committed
-    return count
+
+    while True:
+        batch = (
+            deliveries if deliveries is not None else mailbox.fetch(account.installation_id, 100)
+        )
+        if not batch:
+            return count
+        # Committed, then the outbox flushed (resets, replies), then acknowledged.
+        receive_batch(account, mailbox, batch, on_commit=show)
+        if deliveries is not None:
+            return count
 
 
 # -- commands ----------------------------------------------------------------------
@@ -311,13 +370,23 @@ def cmd_send(args: argparse.Namespace) -> int:
         envelope = account.send(contact, text.encode())  # committed in the outbox
         try:
             delivered = account.flush_outbox(mailbox)
+            targets = next((t for e, t in delivered if e.envelope == envelope), set())
         except TransportError as exc:
-            raise TransportError(
-                f"{exc.message}; the message is kept in the outbox and goes out on the next run"
-            ) from None
-        targets = next((t for e, t in delivered if e.envelope == envelope), set())
+            if any(e.envelope == envelope for e in account.outbox()):
+                raise TransportError(
+                    f"{exc.message}; the message is kept in the outbox and goes out on the next run"
+                ) from None
+            # this message went out; an older one, to another contact, is held back
+            print(
+                f"parley: warning: {exc.message}; older messages wait in the outbox",
+                file=sys.stderr,
+            )
+            targets = mailbox.recipients(envelope, contact.account)
         plural = "" if len(targets) == 1 else "s"
-        print(f"sent to {contact.label} ({len(targets)} installation{plural})")
+        if not targets and mailbox.addresses_accounts and not contact.installations:
+            print(f"sent to {contact.label} (to its account on the relay: no installation known)")
+        else:
+            print(f"sent to {contact.label} ({len(targets)} installation{plural})")
     return 0
 
 
@@ -332,18 +401,21 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 def cmd_listen(args: argparse.Namespace) -> int:
     account, mailbox = _open(args, daemon=True)
+    mailbox.poll_interval = args.interval  # a mailbox folder is looked at; a relay tells
     deadline = time.monotonic() + args.timeout if args.timeout else None
     total = 0
     with account:
         print(f"listening as installation {short(account.installation_id)} (Ctrl-C to stop)")
         while True:
             _flush(account, mailbox)
-            total += _process(account, mailbox, quiet_bundles=not args.verbose)
+            wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            got = mailbox.wait(account.installation_id, limit=100, timeout=wait)
+            if got:
+                total += _process(account, mailbox, not args.verbose, deliveries=got)
             if args.count and total >= args.count:
                 return 0
             if deadline is not None and time.monotonic() > deadline:
                 return 0
-            time.sleep(args.interval)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -452,7 +524,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not (home / DB_NAME).exists():
         cmd_init(args)  # no set-up needed: the first start creates the account
     passphrase = _passphrase()
-    mailbox = _mailbox(args, home)
+    mailbox = _transport(args, home)
+    mailbox.poll_interval = args.interval
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     return serve(
@@ -478,11 +551,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Forward-secret 1:1 messages with no server (Parley).",
         epilog=(
             "environment: PARLEY_HOME (home folder), PARLEY_MAILBOX (mailbox folder), "
+            "PARLEY_TRANSPORT (a nats:// relay), "
             "PARLEY_PASSPHRASE (else asked), PARLEY_NOW (fixed clock, tests only)"
         ),
     )
     parser.add_argument("--home", help="this installation's folder (default ~/.parley)")
     parser.add_argument("--mailbox", help="the mailbox folder shared on this machine")
+    parser.add_argument(
+        "--transport",
+        metavar="URL",
+        help="a NATS relay instead of the mailbox: nats://HOST:PORT[,HOST:PORT...] "
+        "or tls://... "
+        "(saved by init and devices link; also PARLEY_TRANSPORT)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -519,7 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "inbox":
             p.add_argument("-q", "--quiet", action="store_true", help="no 'no new messages'")
         else:
-            p.add_argument("--interval", type=float, default=0.2, help="seconds between checks")
+            p.add_argument(
+                "--interval",
+                type=float,
+                default=0.2,
+                help="seconds between looks at a mailbox folder (a relay pushes)",
+            )
             p.add_argument("--timeout", type=float, help="stop after this many seconds")
             p.add_argument("--count", type=int, help="stop after this many messages")
         p.set_defaults(func=func)
@@ -572,7 +658,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token-file", help="where to write the token (default HOME/api.token)")
     p.add_argument("--tls-cert", help="PEM certificate: TLS, for a non-loopback --listen")
     p.add_argument("--tls-key", help="PEM private key of --tls-cert")
-    p.add_argument("--interval", type=float, default=0.2, help="mailbox poll interval, seconds")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=0.2,
+        help="mailbox folder poll interval, seconds (a relay pushes)",
+    )
     p.set_defaults(func=cmd_serve)
     return parser
 
@@ -597,6 +688,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     finally:
+        while _TRANSPORTS:
+            _TRANSPORTS.pop().close()
         while _LOCKS:
             _LOCKS.popitem()[1].release()
 
