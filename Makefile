@@ -80,9 +80,9 @@ docs: $(STAMP) ## the site (spec, schema reference, vectors, traceability) into 
 	$(PY) -m sphinx -W --keep-going -b html -q . build/html
 	@echo "site built: open build/html/index.html"
 
-clients: $(STAMP) $(BUF) ## generate and compile clients of every proto: Python, Node, Java, C++, TypeScript, Go
+clients: $(STAMP) $(BUF) ## clients of every proto: Python, Node, Java, C++, TypeScript, Go (LANGS="ts go": some)
 	tools/install_client_deps.sh
-	BUF=$(BUF) clients/build.sh
+	BUF=$(BUF) clients/build.sh $(LANGS)
 
 traceability: $(STAMP) ## requirements -> vectors and tests; fails on an uncovered MUST
 	$(PY) tools/traceability.py
