@@ -29,6 +29,7 @@ from parley.client import (
 )
 from parley.client import payload as P
 from parley.client import store as store_module
+from parley.client.sending import sending_session
 from parley.codec import (
     Envelope,
     InstallationMessage,
@@ -88,10 +89,10 @@ def rewrap(data: bytes, *, bundle=..., copies=None, sender=None) -> bytes:
 def raw_envelope(sender: Account, account: bytes, iid: bytes, plaintext: bytes) -> bytes:
     """An envelope whose one copy carries ``plaintext`` as it is (no payload
     encoding), in the sender's chosen session with ``iid``."""
-    with sender._txn():
-        rowid, session = sender._sending_session(account, iid, sender.clock())
+    with sender._txn() as st:
+        rowid, session = sending_session(st, account, iid, sender.clock())
         body = session.encrypt(plaintext)
-        sender._save_session(rowid, session)
+        st.sessions.save(rowid, session)
     copy = InstallationMessage(iid, "ratchet", body)
     return encode_envelope(Envelope(1, sender.installation_id, (copy,)))
 
@@ -321,7 +322,7 @@ def test_every_plaintext_is_kind_message_id_peer_body(tmp_path, monkeypatch):
         sealed.append(plaintext)
         return original_seal(identity, iid, recipient, plaintext, **kw)
 
-    monkeypatch.setattr("parley.client.account.seal_no_bundle", seal_spy)
+    monkeypatch.setattr("parley.client.sending.seal_no_bundle", seal_spy)
     carol = w.account("carol")
     code = carol.contact_code()
     w.clock.now += 31 * DAY

@@ -1,0 +1,309 @@
+"""Receiving: one envelope in, events out (SESSION-010, SESSION-020, NOBUNDLE-020).
+
+:func:`receive` runs inside the caller's store transaction: the ratchet
+step, the replay caches and the history row are committed together, or not
+at all. Bad input from the network never raises; it becomes an event.
+"""
+
+from __future__ import annotations
+
+from ..codec import InstallationMessage, decode_envelope, decode_ratchet_message
+from ..errors import ParleyError, RemoteError
+from ..no_bundle import open_no_bundle
+from ..session import Session
+from . import payload as P
+from .events import (
+    Event,
+    InstallationAdded,
+    MessageReceived,
+    MessageSynced,
+    SessionReset,
+    UndecryptableMessage,
+)
+from .replay import envelope_key, no_bundle_key
+from .sending import envelope, start_session
+from .stores import Stores
+
+__all__ = ["RESET_REASONS", "receive"]
+
+#: Reasons of an undecryptable message that start the reset flow (SESSION-020).
+RESET_REASONS = frozenset(
+    {"NO_SESSION", "UNKNOWN_PREKEY", "INVALID_MAC", "TOO_MANY_SKIPPED_MESSAGES"}
+)
+
+
+def receive(st: Stores, data: bytes, now: int) -> list[Event]:
+    """Process one envelope (already checked to be bytes)."""
+    key = envelope_key(data)
+    seen, message = st.seen.lookup(key)
+    if seen:
+        # Processed before. If it gave a message, report it again: the
+        # caller may have crashed before it saw it (at-least-once).
+        return _redelivery(st, message) if message is not None else []
+    st.local.maintain(st.rng, now)
+    step = _Receive(st, now)
+    events = step.envelope(data)
+    st.seen.record(key, now, step.message_row)
+    return events
+
+
+def _redelivery(st: Stores, rowid: int) -> list[Event]:
+    entry = st.history.get(rowid)
+    if entry is None:
+        return []
+    peer = st.directory.row(entry.account)
+    name = peer.name if peer else None
+    if entry.direction == "in":
+        return [
+            MessageReceived(
+                entry.account,
+                entry.installation,
+                entry.body,
+                entry.forward_secret,
+                entry.message_id,
+                entry.at,
+                name,
+                redelivered=True,
+            )
+        ]
+    return [
+        MessageSynced(
+            entry.account, entry.installation, entry.body, entry.message_id, entry.at, name, True
+        )
+    ]
+
+
+class _Receive:
+    """The processing of one envelope; ``message_row`` is the history row it gave."""
+
+    def __init__(self, st: Stores, now: int) -> None:
+        self.st = st
+        self.now = now
+        self.message_row: int | None = None
+
+    def envelope(self, data: bytes) -> list[Event]:
+        st, now = self.st, self.now
+        try:
+            env = decode_envelope(data, st.policy, st.profile)
+        except ParleyError as exc:
+            return [UndecryptableMessage(None, None, exc.code)]
+        sender_iid = env.sender_installation_id
+        if sender_iid == st.installation_id:
+            return []
+        events: list[Event] = []
+        bundle = env.sender_bundle
+        bundle_account = bundle.identity.signing_key if bundle is not None else None
+        bundle_done = False
+        if bundle is not None and st.directory.row(bundle_account) is not None:
+            # A known account's bundle first, so a reset below uses the newest one.
+            events += st.directory.accept_bundle(bundle, None, now, st.profile)
+            bundle_done = True
+        copy = env.for_installation(st.installation_id)
+        sender: bytes | None = None
+        failure: str | None = None
+        wants_session = False
+        if copy is None:
+            failure = "NOT_ADDRESSED"
+        elif copy.kind == "no_bundle":
+            sender, failure, more, wants_session = self.no_bundle(copy.body, sender_iid)
+            events += more
+        else:
+            sender, failure, more = self.ratchet(copy.body, sender_iid)
+            events += more
+        if bundle is not None and not bundle_done and sender == bundle_account:
+            events[:0] = st.directory.accept_bundle(bundle, sender, now, st.profile)
+        if wants_session and sender is not None:
+            # A no-bundle RESET: the peer has no usable bundle of ours and no
+            # session: start one from the bundle it attached.
+            reply = self.reset(sender, sender_iid, P.HELLO, fresh=True)
+            events.append(SessionReset(sender, sender_iid, reply))
+        if failure is not None:
+            if sender is None:
+                if (
+                    bundle is not None
+                    and sender_iid in bundle.installation_ids
+                    and st.directory.row(bundle_account) is not None
+                ):
+                    sender = bundle_account
+                if sender is None:
+                    sender = st.directory.owner_of(sender_iid)
+            reset = None
+            if sender is not None and failure in RESET_REASONS | {"NOT_ADDRESSED"}:
+                kind = P.HELLO if failure == "NOT_ADDRESSED" else P.RESET
+                reset = self.reset(sender, sender_iid, kind)
+            events.append(UndecryptableMessage(sender, sender_iid, failure, reset))
+        return events
+
+    def no_bundle(
+        self, body: bytes, sender_iid: bytes
+    ) -> tuple[bytes | None, str | None, list[Event], bool]:
+        st, now = self.st, self.now
+        try:
+            opened = open_no_bundle(
+                st.local.identity, body, sender_iid, policy=st.policy, profile=st.profile
+            )
+            payload = P.decode_payload(opened.plaintext)
+        except ParleyError as exc:
+            return None, exc.code, [], False
+        sender = opened.sender.signing_key
+        key = no_bundle_key(opened.ephemeral_key)
+        if st.seen.lookup(key)[0]:
+            return sender, "REPLAYED_INITIAL_MESSAGE", [], False  # NOBUNDLE-020
+        st.seen.record(key, now)
+        if sender == st.account_id:
+            return sender, None, [], False
+        row = st.directory.row(sender)
+        if row is None:
+            st.directory.add_account(opened.sender, now)
+        elif row.identity != opened.sender.to_bytes():
+            return sender, "IDENTITY_MISMATCH", [], False
+        if payload.kind == P.TEXT:
+            return sender, None, [self.deliver_text(sender, sender_iid, payload, False)], False
+        return sender, None, [], payload.kind == P.RESET
+
+    def ratchet(
+        self, body: bytes, sender_iid: bytes
+    ) -> tuple[bytes | None, str | None, list[Event]]:
+        st, now = self.st, self.now
+        try:
+            decoded = decode_ratchet_message(body, st.policy, st.profile)
+        except ParleyError as exc:
+            return None, exc.code, []
+        header = decoded.x3dh_header
+        sessions = st.sessions.with_installation(None, sender_iid)
+        errors: list[ParleyError] = []
+        for rowid, session, active in sessions:
+            if header is not None and not session.accepts(decoded):
+                continue
+            try:
+                plaintext = session.decrypt(decoded, st.rng)
+            except RemoteError as exc:
+                errors.append(exc)
+                continue
+            st.sessions.save(rowid, session)
+            account = session.remote_identity.signing_key
+            if active:  # SESSION-010: the chosen session decrypted; drop the others
+                st.sessions.keep_only(account, sender_iid, rowid)
+            return account, None, self.payload(account, sender_iid, plaintext)
+        if header is None or errors:  # no session, or the session of this header failed
+            if not errors:
+                return st.directory.owner_of(sender_iid), "NO_SESSION", []
+            owner = sessions[0][1].remote_identity.signing_key
+            codes = [e.code for e in errors]
+            code = "DUPLICATE_MESSAGE" if "DUPLICATE_MESSAGE" in codes else codes[0]
+            return owner, code, []
+        # An initial message of a new session.
+        try:
+            session, plaintext = Session.respond(
+                st.local.identity,
+                st.local.keys,
+                decoded,
+                sender_iid,
+                rng=st.rng,
+                profile=st.profile,
+                policy=st.policy,
+            )
+        except RemoteError as exc:
+            sender = header.initiator_identity.signing_key
+            known = st.directory.row(sender) is not None
+            return (sender if known else None), exc.code, []
+        st.local.save()  # replay guard, used one-time prekey (PREKEY-005)
+        account = session.remote_identity.signing_key
+        row = st.directory.row(account)
+        if row is None:
+            st.directory.add_account(session.remote_identity, now)
+        elif row.identity != session.remote_identity.to_bytes():
+            return account, "IDENTITY_MISMATCH", []
+        events: list[Event] = []
+        if st.directory.ensure_installation(account, sender_iid, now):
+            events.append(InstallationAdded(account, sender_iid, account == st.account_id))
+        # SESSION-010: the newest session sends, unless both sides initiated at
+        # once: then both keep the one with the lower session id.
+        found = st.sessions.active(account, sender_iid)
+        current = found[1] if found is not None else None
+        # A RESET is no simultaneous initiation: the peer could not use our
+        # pending session (SESSION-020), so its new session must win on both sides.
+        is_reset = plaintext[:1] == bytes([P.RESET])
+        activate = True
+        if (
+            current is not None
+            and current.initiator
+            and current.pending_x3dh is not None
+            and not is_reset
+        ):
+            activate = session.session_id < current.session_id
+        st.sessions.insert(session, activate, now)
+        return account, None, events + self.payload(account, sender_iid, plaintext)
+
+    def payload(self, account: bytes, iid: bytes, data: bytes) -> list[Event]:
+        st, now = self.st, self.now
+        try:
+            payload = P.decode_payload(data)
+        except ParleyError:
+            return [UndecryptableMessage(account, iid, "MALFORMED_MESSAGE")]
+        own = account == st.account_id
+        if not own:
+            st.directory.mark_replied(account)
+        if payload.kind == P.TEXT and not own:
+            return [self.deliver_text(account, iid, payload, True)]
+        if payload.kind == P.SENT and own and payload.peer is not None:
+            peer = st.directory.row(payload.peer)
+            self.message_row = st.history.add(
+                payload.message_id, now, "out", payload.peer, iid, payload.body, True
+            )
+            return [
+                MessageSynced(
+                    payload.peer,
+                    iid,
+                    payload.body,
+                    payload.message_id,
+                    now,
+                    peer.name if peer else None,
+                )
+            ]
+        if payload.kind == P.RESET:
+            return [SessionReset(account, iid, None)]
+        return []
+
+    def deliver_text(
+        self, account: bytes, iid: bytes, payload: P.Payload, forward_secret: bool
+    ) -> MessageReceived:
+        st, now = self.st, self.now
+        row = st.directory.row(account)
+        self.message_row = st.history.add(
+            payload.message_id, now, "in", account, iid, payload.body, forward_secret
+        )
+        return MessageReceived(
+            account,
+            iid,
+            payload.body,
+            forward_secret,
+            payload.message_id,
+            now,
+            row.name if row else None,
+        )
+
+    def reset(self, account: bytes, iid: bytes, kind: int, fresh: bool = False) -> bytes | None:
+        """SESSION-020: a new session with the peer's installation, from its newest
+        bundle, announced by a RESET (or HELLO) message; None if no bundle serves.
+
+        A reset session still waiting for its reply is reused, so a burst of
+        undecryptable messages starts one session, not one each.
+        """
+        st, now = self.st, self.now
+        current = st.sessions.active(account, iid)
+        if (
+            current is not None and current[1].initiator and current[1].pending_x3dh is not None
+        ) or (kind == P.HELLO and current is not None and not fresh):
+            rowid, session = current
+        else:
+            started = start_session(st, account, iid, now)
+            if started is None:
+                return None
+            rowid, session = started
+        body = session.encrypt(
+            P.encode_payload(P.Payload(kind, st.rng.random_bytes(P.MESSAGE_ID_SIZE)))
+        )
+        st.sessions.save(rowid, session)
+        copy = InstallationMessage(iid, "ratchet", body)
+        return envelope(st, [copy], st.directory.row(account), now, force_bundle=True)

@@ -1,0 +1,77 @@
+"""The session store: Double Ratchet sessions per peer installation (SESSION-010).
+
+It owns the ``sessions`` table. Each row is one ``Session.to_bytes()`` (its
+skipped message keys included); at most one session per peer installation is
+active: the one this installation sends with.
+"""
+
+from __future__ import annotations
+
+from ..session import Session
+from .store import Store
+
+__all__ = ["SessionStore", "StoredSession"]
+
+#: (row id, session, active)
+StoredSession = tuple[int, Session, bool]
+
+
+class SessionStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def with_installation(self, account: bytes | None, iid: bytes) -> list[StoredSession]:
+        """Sessions with one installation (of ``account``, or of anyone if None):
+        the active one first, then newest first."""
+        if account is None:
+            rows = self._store.query(
+                "SELECT id, state, active FROM sessions WHERE installation_id = ? "
+                "ORDER BY active DESC, id DESC",
+                (iid,),
+            )
+        else:
+            rows = self._store.query(
+                "SELECT id, state, active FROM sessions WHERE account = ? AND installation_id = ? "
+                "ORDER BY active DESC, id DESC",
+                (account, iid),
+            )
+        return [(rid, Session.from_bytes(bytes(state)), bool(act)) for rid, state, act in rows]
+
+    def active(self, account: bytes, iid: bytes) -> tuple[int, Session] | None:
+        """The session to send with to one installation, if any."""
+        for rowid, session, active in self.with_installation(account, iid):
+            if active:
+                return rowid, session
+        return None
+
+    def insert(self, session: Session, active: bool, now: int) -> int:
+        """Store a new session; if ``active``, it becomes the one to send with."""
+        account = session.remote_identity.signing_key
+        iid = session.remote_installation_id
+        if active:
+            self._store.execute(
+                "UPDATE sessions SET active = 0 WHERE account = ? AND installation_id = ?",
+                (account, iid),
+            )
+        cursor = self._store.execute(
+            "INSERT INTO sessions (account, installation_id, session_id, state, active, created_at)"
+            " VALUES (?,?,?,?,?,?)",
+            (account, iid, session.session_id, session.to_bytes(), int(active), now),
+        )
+        return cursor.lastrowid
+
+    def save(self, rowid: int, session: Session) -> None:
+        self._store.execute(
+            "UPDATE sessions SET state = ? WHERE id = ?", (session.to_bytes(), rowid)
+        )
+
+    def keep_only(self, account: bytes, iid: bytes, rowid: int) -> None:
+        """Drop every other session with this installation."""
+        self._store.execute(
+            "DELETE FROM sessions WHERE account = ? AND installation_id = ? AND id != ?",
+            (account, iid, rowid),
+        )
+
+    def count(self) -> int:
+        (n,) = self._store.one("SELECT count(*) FROM sessions")
+        return n
