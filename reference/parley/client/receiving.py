@@ -15,6 +15,7 @@ from . import payload as P
 from .events import (
     Event,
     InstallationAdded,
+    MessageBlocked,
     MessageReceived,
     MessageSynced,
     SessionReset,
@@ -112,7 +113,7 @@ class _Receive:
             events += more
         if bundle is not None and not bundle_done and sender == bundle_account:
             events[:0] = st.directory.accept_bundle(bundle, sender, now, st.profile)
-        if wants_session and sender is not None:
+        if wants_session and sender is not None and not st.directory.is_blocked(sender):
             # A no-bundle RESET: the peer has no usable bundle of ours and no
             # session: start one from the bundle it attached.
             reply = self.reset(sender, sender_iid, P.HELLO, fresh=True)
@@ -128,7 +129,8 @@ class _Receive:
                 if sender is None:
                     sender = st.directory.owner_of(sender_iid)
             reset = None
-            if sender is not None and failure in RESET_REASONS | {"NOT_ADDRESSED"}:
+            blocked = sender is not None and st.directory.is_blocked(sender)
+            if sender is not None and not blocked and failure in RESET_REASONS | {"NOT_ADDRESSED"}:
                 kind = P.HELLO if failure == "NOT_ADDRESSED" else P.RESET
                 reset = self.reset(sender, sender_iid, kind)
             events.append(UndecryptableMessage(sender, sender_iid, failure, reset))
@@ -156,7 +158,8 @@ class _Receive:
         if row is None:
             st.directory.add_account(opened.sender, now)
         elif row.identity != opened.sender.to_bytes():
-            return sender, "IDENTITY_MISMATCH", [], False
+            changed = st.directory.identity_mismatch(sender, sender_iid, opened.sender)
+            return sender, "IDENTITY_MISMATCH", [changed] if changed else [], False
         if payload.kind == P.TEXT:
             return sender, None, [self.deliver_text(sender, sender_iid, payload, False)], False
         return sender, None, [], payload.kind == P.RESET
@@ -213,7 +216,8 @@ class _Receive:
         if row is None:
             st.directory.add_account(session.remote_identity, now)
         elif row.identity != session.remote_identity.to_bytes():
-            return account, "IDENTITY_MISMATCH", []
+            changed = st.directory.identity_mismatch(account, sender_iid, session.remote_identity)
+            return account, "IDENTITY_MISMATCH", [changed] if changed else []
         events: list[Event] = []
         if st.directory.ensure_installation(account, sender_iid, now):
             events.append(InstallationAdded(account, sender_iid, account == st.account_id))
@@ -267,8 +271,10 @@ class _Receive:
 
     def deliver_text(
         self, account: bytes, iid: bytes, payload: P.Payload, forward_secret: bool
-    ) -> MessageReceived:
+    ) -> MessageReceived | MessageBlocked:
         st, now = self.st, self.now
+        if st.directory.is_blocked(account):  # dropped unread: no history row
+            return MessageBlocked(account, iid, payload.message_id)
         row = st.directory.row(account)
         self.message_row = st.history.add(
             payload.message_id, now, "in", account, iid, payload.body, forward_secret

@@ -72,6 +72,10 @@ class SessionStore:
             (account, iid, rowid),
         )
 
+    def remove_account(self, account: bytes) -> None:
+        """Delete every session with the installations of ``account``."""
+        self._store.execute("DELETE FROM sessions WHERE account = ?", (account,))
+
     def count(self) -> int:
         (n,) = self._store.one("SELECT count(*) FROM sessions")
         return n

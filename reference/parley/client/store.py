@@ -46,7 +46,8 @@ WRITE_HOOK: Callable[[str], None] | None = None
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -104,6 +105,20 @@ CREATE TABLE seen (
     message INTEGER
 );
 """
+    + """
+-- What the user decided about a contact: the identity they verified (KEYS-008:
+-- the mark holds while it equals accounts.identity), and a block.
+CREATE TABLE IF NOT EXISTS contact_marks (
+    account           BLOB PRIMARY KEY,
+    verified_identity BLOB,
+    verified_at       INTEGER,
+    blocked           INTEGER NOT NULL DEFAULT 0
+);
+"""
+)
+#: Tables added since schema version 1 without changing an existing one:
+#: created at open when missing (an older Parley ignores them).
+_ADDITIVE = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS") :]
 
 
 def _quote(passphrase: str) -> str:
@@ -213,6 +228,9 @@ class Store:
             raise
         store = cls(conn, path)
         store._configure()
+        for statement in _ADDITIVE.split(";"):
+            if statement.strip():
+                store._conn.execute(statement)
         return store
 
     def _configure(self) -> None:
