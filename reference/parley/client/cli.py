@@ -80,9 +80,14 @@ class InternalError(ClientError):
     code = "INTERNAL_ERROR"
 
 
+def _one_line(text: str) -> str:
+    """``text`` with control characters and lone surrogates escaped: one line."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage block
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see --help)\n")
 
 
 # -- output: text, or JSON Lines with --json -----------------------------------------
@@ -1005,6 +1010,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _error(code: str, message: str) -> int:
     """Report an error in one line on stderr; the exit status is 1."""
+    message = _one_line(message)
     if _JSON:
         line = json.dumps({"type": "error", "code": code, "message": message}, sort_keys=True)
         print(line, file=sys.stderr, flush=True)
