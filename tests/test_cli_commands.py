@@ -330,3 +330,11 @@ def test_broken_config_json_gives_one_typed_line(parley, tmp_path):
         assert "config.json" in one_error_line(parley.run("alice", "inbox", env=env), "USAGE")
     config.write_bytes(b'{"mailbox": "\xff"}')
     one_error_line(parley.run("alice", "inbox", env=env), "USAGE")
+
+
+def test_a_peer_cannot_send_terminal_control_sequences(pair):
+    pair.ok("bob", "send", "alice", "hi\x1b[2J\nalice: fake line\r")
+    out = pair.ok("alice", "inbox")
+    assert "\x1b" not in out and "\r" not in out
+    assert "bob: hi\\x1b[2J\\nalice: fake line\\r" in out
+    assert pair.json("alice", "history")[0]["text"] == "hi\x1b[2J\nalice: fake line\r"

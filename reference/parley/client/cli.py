@@ -279,6 +279,12 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def _shown(data: bytes) -> str:
+    """A peer's text for the terminal: one line, no control characters (a message
+    cannot move the cursor, clear the screen or fake another line)."""
+    return _one_line(_text(data))
+
+
 def describe(account: Account, event: Event) -> str:
     """One line for an event."""
     match event:
@@ -286,12 +292,11 @@ def describe(account: Account, event: Event) -> str:
             mark = "" if event.forward_secret else "  [NOT forward secret]"
             mark += "  (again)" if event.redelivered else ""
             who = _who(account, event.sender)
-            return (
-                f"{who}: {_text(event.plaintext)}{mark}  (installation {short(event.installation)})"
-            )
+            where = f"  (installation {short(event.installation)})"
+            return f"{who}: {_shown(event.plaintext)}{mark}{where}"
         case MessageSynced():
             return (
-                f"you -> {_who(account, event.peer)}: {_text(event.plaintext)}"
+                f"you -> {_who(account, event.peer)}: {_shown(event.plaintext)}"
                 f"  (sent from your installation {short(event.installation)})"
             )
         case InstallationAdded():
@@ -664,7 +669,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                     "text": _text(entry.body),
                     "forward_secret": entry.forward_secret,
                 },
-                f"{stamp} {arrow} {who_name}: {_text(entry.body)}{mark}",
+                f"{stamp} {arrow} {who_name}: {_shown(entry.body)}{mark}",
             )
     return 0
 
