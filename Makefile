@@ -76,7 +76,13 @@ conformance: $(STAMP) ## every vector against the reference driver over gRPC, th
 mutants: $(STAMP) ## wrong variants of the reference; every one must fail a vector
 	$(PY) -m parley.conformance.mutants
 
-docs: $(STAMP) ## the site (spec, schema reference, vectors, traceability) into build/html
+# The site's mutation report page needs a mutants run: make one when there is none.
+MUTANTS_REPORT := build/mutants/report.json
+$(MUTANTS_REPORT): | $(STAMP)
+	-$(MAKE) --no-print-directory mutants
+	@test -f $@ || $(PY) tools/mutants_report.py build/conformance/mutants.json $@
+
+docs: $(STAMP) $(MUTANTS_REPORT) ## the site (spec, schema reference, vectors, traceability) into build/html
 	$(PY) -m sphinx -W --keep-going -b html -q . build/html
 	@echo "site built: open build/html/index.html"
 

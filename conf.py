@@ -19,26 +19,47 @@ author = "The Parley authors"
 copyright = "the Parley authors"
 release = version = "1"
 
-extensions = ["myst_parser", "parley_spec"]
-root_doc = "docs/index"
+extensions = [
+    "myst_parser",
+    "parley_spec",
+    "parley_figures",
+    "sphinx.ext.autodoc",
+    "sphinxarg.ext",
+    "sphinx_copybutton",
+]
+# The landing page is the repository's ``index.md``, so that
+# ``build/html/index.html`` is the real first page; it includes ``docs/index.md``.
+root_doc = "index"
 source_suffix = {".md": "markdown"}
-include_patterns = ["docs/**", "spec/**"]
-exclude_patterns = ["docs/_ext/**", "docs/_static/**", "docs/_extra/**"]
+include_patterns = ["index.md", "docs/**", "spec/**"]
+exclude_patterns = ["docs/index.md", "docs/_ext/**", "docs/_static/**", "docs/_search/**"]
 
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist"]
 myst_heading_anchors = 4
+# Text stays as written: no curly quotes, no "--" turned into a dash (CLI options).
+smartquotes = False
 suppress_warnings: list[str] = []
 
-html_theme = "alabaster"
-html_title = "Parley specification"
+# Python API reference (docs/api/python.md): the docstrings of ``parley`` and
+# ``parley.client``, imported from reference/.
+sys.path.insert(0, str(ROOT / "reference"))
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_preserve_defaults = True
+autodoc_default_options = {"members": True, "show-inheritance": True}
+
+html_theme = "furo"
+html_title = "Parley"
 html_static_path = ["docs/_static"]
-html_extra_path = ["docs/_extra"]
 html_css_files = ["parley.css"]
+html_js_files = ["parley.js"]
+html_search_scorer = str(ROOT / "docs" / "_search" / "scorer.js")
 html_show_sphinx = False
+html_copy_source = False
 html_theme_options = {
-    "description": "Forward-secret 1:1 messaging without a server",
-    "fixed_sidebar": True,
-    "show_relbars": True,
+    "navigation_with_keys": True,
+    "top_of_page_buttons": [],
 }
-html_sidebars = {"**": ["about.html", "searchfield.html", "navigation.html", "relations.html"]}
 pygments_style = "sphinx"
+pygments_dark_style = "monokai"
+copybutton_prompt_text = "$ "

@@ -1,8 +1,9 @@
 """Sphinx extension of the Parley site: requirement IDs, and the generated pages.
 
 * ``{req}`X3DH-012``` defines a requirement where the normative statement is:
-  it renders as an anchored, self-linking label (``#req-x3dh-012``) styled by
-  the statement's level (MUST / SHOULD / MAY, read from its BCP 14 keyword).
+  it renders as an anchored label (``#req-x3dh-012``) styled by the
+  statement's level (MUST / SHOULD / MAY, read from its BCP 14 keyword), which
+  links to the requirement's row of the traceability matrix.
 * ``{req:ref}`X3DH-012``` links to a requirement defined anywhere in the
   spec; an unknown ID is a build warning (an error under ``-W``).
 * Every requirement is an object of the ``req`` domain, so the search page
@@ -62,7 +63,17 @@ def req_role(name, rawtext, text, lineno, inliner, options=None, content=None):
         classes=["req", f"req-{level.lower()}"],
         ids=[anchor],
     )
-    link = nodes.reference("", "", internal=True, refid=anchor, reftitle=f"{req_id} ({level})")
+    # The badge links to the requirement's row of the traceability matrix, which
+    # links back here and on to the vectors and tests that cover it.
+    matrix = generated_pages.TRACE_PAGE
+    href = generated_pages._rel(env.docname, matrix) + "#" + generated_pages.trace_anchor(req_id)
+    link = nodes.reference(
+        "",
+        "",
+        internal=True,
+        refuri=href,
+        reftitle=f"{req_id} ({level}): where it is tested",
+    )
     link += nodes.Text(req_id)
     node += link
     domain = env.get_domain("req")
@@ -74,7 +85,7 @@ class RequirementDomain(Domain):
     """The requirements of the spec, as cross-referenceable objects."""
 
     name = "req"
-    label = "Requirement"
+    label = "Parley"
     object_types: ClassVar = {"requirement": ObjType("requirement", "ref")}
     roles: ClassVar = {"ref": XRefRole(innernodeclass=nodes.inline)}
     initial_data: ClassVar[dict] = {"requirements": {}}

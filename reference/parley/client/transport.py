@@ -1,7 +1,7 @@
 """Transports: how envelopes travel between installations.
 
 A transport is a small interface (:class:`Transport`); Parley's library
-never calls it by itself, the application does:
+never calls it by itself, the application does::
 
     envelope = account.send(contact, b"hi")
     transport.deliver(envelope, account=contact.account)
