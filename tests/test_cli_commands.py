@@ -248,6 +248,19 @@ def test_identity_change_clears_the_verified_mark_and_tells_the_user(pair, tmp_p
     with Account.open(tmp_path / "bob2.db", PASS, kdf_iterations=1000) as bob2:
         mailbox.deliver(bob2.send(bob2.contact("alice"), b"again"), account=contact.account)
     assert "CHANGED; it is no longer marked verified" in pair.ok("alice", "inbox")
+    # the new code is refused until the user removes the old identity, then it is a new contact
+    with Account.open(tmp_path / "bob2.db", PASS, kdf_iterations=1000) as bob2:
+        new_code = bob2.contact_code()
+    line = one_error_line(pair.run("alice", "add", new_code, "--name", "bob"))
+    assert "differs from the stored one" in line and "remove" in line
+    pair.ok("alice", "contacts", "remove", "bob")
+    pair.ok("alice", "add", new_code, "--name", "bob")
+    (bob_row,) = pair.json("alice", "contacts")
+    assert bob_row["verified"] is False
+    (number,) = pair.json("alice", "verify", "bob")
+    assert number["safety_number"] == safety_number(
+        Account.open(tmp_path / "alice" / "parley.db", PASS).identity, new.public
+    )
 
 
 # -- --json on every command that prints data --------------------------------------------------

@@ -444,6 +444,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         known = next(
             (c for c in account.contacts() if c.account == bundle.identity.signing_key), None
         )
+        if known is not None and known.identity != bundle.identity:
+            account.add_contact(bundle, name)  # refuses it: the identity changed (typed)
         if known is not None and not (args.rename and name not in (None, known.name)):
             hint = (
                 f" (add --rename to call it {name!r})"

@@ -246,7 +246,11 @@ class Directory:
             stale = True
         row = self.row(bundle.identity.signing_key)
         if row is not None and row.identity != bundle.identity.to_bytes():
-            raise InvalidContactCode("the bundle's identity differs from the stored one")
+            raise InvalidContactCode(
+                "the identity in this code differs from the stored one of this contact: "
+                "compare safety numbers with it; to accept the new identity, remove the "
+                "contact, then add the code again"
+            )
         if row is None:
             self.add_account(bundle.identity, now, name)
         elif name is not None:
