@@ -14,6 +14,7 @@ from ..session import Session
 from . import payload as P
 from .events import (
     Event,
+    IdentityChanged,
     InstallationAdded,
     MessageBlocked,
     MessageReceived,
@@ -72,6 +73,20 @@ def _redelivery(st: Stores, rowid: int) -> list[Event]:
             entry.account, entry.installation, entry.body, entry.message_id, entry.at, name, True
         )
     ]
+
+
+def _once_per_account(events: list[Event]) -> list[Event]:
+    """One IdentityChanged per account and envelope (its bundle and its message may
+    both show the new identity); the first says whether a verified mark was lost."""
+    seen: set[bytes] = set()
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, IdentityChanged):
+            if event.account in seen:
+                continue
+            seen.add(event.account)
+        out.append(event)
+    return out
 
 
 class _Receive:
@@ -134,7 +149,7 @@ class _Receive:
                 kind = P.HELLO if failure == "NOT_ADDRESSED" else P.RESET
                 reset = self.reset(sender, sender_iid, kind)
             events.append(UndecryptableMessage(sender, sender_iid, failure, reset))
-        return events
+        return _once_per_account(events)
 
     def no_bundle(
         self, body: bytes, sender_iid: bytes
