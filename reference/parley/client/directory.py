@@ -247,7 +247,7 @@ class Directory:
         row = self.row(bundle.identity.signing_key)
         if row is not None and row.identity != bundle.identity.to_bytes():
             raise InvalidContactCode(
-                "the identity in this code differs from the stored one of this contact: "
+                "the identity differs from the stored one of this contact: "
                 "compare safety numbers with it; to accept the new identity, remove the "
                 "contact, then add the code again"
             )
