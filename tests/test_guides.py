@@ -65,7 +65,14 @@ def run_guide(guide: Path, timeout: int) -> subprocess.CompletedProcess:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")},
             "HOME": str(home),
-            "PATH": f"{repo / '.venv' / 'bin'}:{os.environ['PATH']}",
+            # parley from make setup; buf from make lint (the guides say `buf ...`)
+            "PATH": os.pathsep.join(
+                [
+                    str(repo / ".venv" / "bin"),
+                    str(repo / ".tools" / "node_modules" / ".bin"),
+                    os.environ["PATH"],
+                ]
+            ),
         }
         log = tmp / "out.log"
         with log.open("w") as sink:  # a file, not a pipe: background jobs keep pipes open
