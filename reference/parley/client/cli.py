@@ -458,9 +458,7 @@ def cmd_add(args: argparse.Namespace) -> int:
                 f"nothing changed{hint}",
             )
             return 0
-        if known is not None:
-            account.rename_contact(known, name)
-        contact, _events = account.add_contact(bundle, name)
+        contact, _events = account.add_contact(bundle, name)  # one transaction, renames too
         verb = "renamed" if known is not None else "added"
         emit(
             {**contact_record(contact), "type": f"contact_{verb}"},
