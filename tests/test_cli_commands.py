@@ -352,3 +352,33 @@ def test_a_peer_cannot_send_terminal_control_sequences(pair):
     assert "\x1b" not in out and "\r" not in out
     assert "bob: hi\\x1b[2J\\nalice: fake line\\r" in out
     assert pair.json("alice", "history")[0]["text"] == "hi\x1b[2J\nalice: fake line\r"
+
+
+def test_block_and_unblock_reach_a_running_listen_in_another_process(pair, tmp_path):
+    import time
+
+    out = (tmp_path / "listen.out").open("w")
+    listen = subprocess.Popen(
+        [sys.executable, "-m", "parley.client.cli", "--home", str(tmp_path / "alice"), "--json",
+         "listen", "--count", "1", "--interval", "0.05", "--timeout", "60"],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=pair.env(),
+    )  # fmt: skip
+    try:
+        pair.ok("alice", "contacts", "block", "bob")
+        pair.ok("bob", "send", "alice", "dropped")
+        deadline = time.monotonic() + 30
+        while "message_blocked" not in (tmp_path / "listen.out").read_text():
+            assert time.monotonic() < deadline, "the running listen did not drop the message"
+            time.sleep(0.05)
+        pair.ok("alice", "contacts", "unblock", "bob")
+        pair.ok("bob", "send", "alice", "welcome back")
+        assert listen.wait(timeout=30) == 0  # --count 1: the first message it shows
+    finally:
+        listen.kill()
+        listen.wait()
+        out.close()
+    events = [json.loads(line) for line in (tmp_path / "listen.out").read_text().splitlines()]
+    shown = [(e["type"], e.get("text")) for e in events if e["type"].startswith("message")]
+    assert shown == [("message_blocked", None), ("message_received", "welcome back")]
