@@ -49,6 +49,7 @@ test: $(STAMP) ## the test suite
 bench: $(STAMP) ## benchmarks: the core against bare pyca/cryptography; the library with its store
 	$(PY) bench/run.py
 	$(PY) bench/library.py
+	$(PY) bench/planted.py
 
 demo: $(STAMP) ## the core's conversation, then the library story through the CLI
 	$(PY) -m parley.demo

@@ -177,11 +177,12 @@ def test_contacts_rename_remove_block_in_processes(pair):
     pair.ok("bob", "send", "alice", "again")
     received = [e for e in pair.json("alice", "inbox") if e["type"] == "message_received"]
     assert [e["text"] for e in received] == ["again"]
-    # remove: gone from the list, the history stays
+    # remove: gone from the list, with its messages
+    assert [m["text"] for m in pair.json("alice", "history")] == ["again"]
     (removed,) = pair.json("alice", "contacts", "remove", "Bobby")
     assert removed["type"] == "contact_removed"
     assert all(c["name"] != "Bobby" for c in pair.json("alice", "contacts"))
-    assert [m["text"] for m in pair.json("alice", "history")] == ["again"]
+    assert pair.json("alice", "history") == []
     # usage errors are one line each
     for args in (("rename", "carol"), ("block",), ("remove", "nobody"), ("list", "x")):
         one_error_line(pair.run("alice", "contacts", *args))
@@ -354,31 +355,33 @@ def test_a_peer_cannot_send_terminal_control_sequences(pair):
     assert pair.json("alice", "history")[0]["text"] == "hi\x1b[2J\nalice: fake line\r"
 
 
-def test_block_and_unblock_reach_a_running_listen_in_another_process(pair, tmp_path):
+def test_a_running_listen_shares_its_home_with_reading_commands_only(pair, tmp_path):
+    """The home lock: while `listen` runs, block (a change) is refused in one typed
+    line; contacts, verify and whoami (reading) still work; after it, block works."""
     import time
 
     out = (tmp_path / "listen.out").open("w")
     listen = subprocess.Popen(
         [sys.executable, "-m", "parley.client.cli", "--home", str(tmp_path / "alice"), "--json",
-         "listen", "--count", "1", "--interval", "0.05", "--timeout", "60"],
+         "listen", "--interval", "0.05", "--timeout", "60"],
         stdout=out,
         stderr=subprocess.STDOUT,
         env=pair.env(),
     )  # fmt: skip
     try:
-        pair.ok("alice", "contacts", "block", "bob")
-        pair.ok("bob", "send", "alice", "dropped")
+        lock = tmp_path / "alice" / "parley.lock"
         deadline = time.monotonic() + 30
-        while "message_blocked" not in (tmp_path / "listen.out").read_text():
-            assert time.monotonic() < deadline, "the running listen did not drop the message"
+        while not (lock.exists() and str(listen.pid) in lock.read_text()):
+            assert time.monotonic() < deadline and listen.poll() is None, "listen did not start"
             time.sleep(0.05)
-        pair.ok("alice", "contacts", "unblock", "bob")
-        pair.ok("bob", "send", "alice", "welcome back")
-        assert listen.wait(timeout=30) == 0  # --count 1: the first message it shows
+        line = one_error_line(pair.run("alice", "contacts", "block", "bob"), "HOME_IN_USE")
+        assert f"pid {listen.pid}" in line
+        assert pair.json("alice", "contacts")[0]["blocked"] is False
+        assert len(pair.json("alice", "verify", "bob")[0]["safety_number"]) == 60
+        assert pair.json("alice", "whoami")[0]["type"] == "account"
     finally:
-        listen.kill()
-        listen.wait()
+        listen.terminate()
+        listen.wait(timeout=30)
         out.close()
-    events = [json.loads(line) for line in (tmp_path / "listen.out").read_text().splitlines()]
-    shown = [(e["type"], e.get("text")) for e in events if e["type"].startswith("message")]
-    assert shown == [("message_blocked", None), ("message_received", "welcome back")]
+    pair.ok("alice", "contacts", "block", "bob")
+    assert pair.json("alice", "contacts")[0]["blocked"] is True

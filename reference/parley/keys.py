@@ -17,7 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .errors import InvalidArgument, InvalidIdentityBinding, InvalidKey, InvalidSignature
+from .errors import (
+    InvalidArgument,
+    InvalidIdentityBinding,
+    InvalidKey,
+    InvalidSignature,
+    SessionStateError,
+)
 from .primitives import (
     DH_KEY_SIZE,
     SIGNATURE_SIZE,
@@ -170,6 +176,9 @@ class OneTimePreKey:
         return f"OneTimePreKey(id={self.id})"
 
 
+_U32 = 0xFFFFFFFF
+
+
 class InstallationKeys:
     """The private prekeys of one installation (spec: keys.md, "Prekey life").
 
@@ -215,9 +224,18 @@ class InstallationKeys:
         return keys
 
     def _new_id(self) -> int:
+        """The next prekey id (PREKEY-002). The counter is a uint32 at rest, so
+        the last id it gives is 2^32 - 2; past that, SessionStateError."""
         prekey_id = self.next_prekey_id
-        self.next_prekey_id += 1
+        self._new_id_check(1)
+        self.next_prekey_id = prekey_id + 1
         return prekey_id
+
+    def _new_id_check(self, count: int) -> None:
+        if self.next_prekey_id < 1 or self.next_prekey_id + count - 1 >= _U32:
+            raise SessionStateError(
+                "this installation has used every prekey id: restore it as a new installation"
+            )
 
     @property
     def current_signed_prekey(self) -> SignedPreKey:
@@ -225,8 +243,8 @@ class InstallationKeys:
 
     def rotate_signed_prekey(self, rng: Random, now: int) -> SignedPreKey:
         """Make a new current signed prekey; the old one enters its grace period."""
-        self.signed_prekeys[0].superseded_at = now
         new = SignedPreKey(self._new_id(), DHKeyPair.generate(rng), now)
+        self.signed_prekeys[0].superseded_at = now
         self.signed_prekeys.insert(0, new)
         return new
 
@@ -259,6 +277,8 @@ class InstallationKeys:
         self.seen_initial_messages.setdefault(signed_prekey_id, set()).add(ephemeral_key)
 
     def add_one_time_prekeys(self, rng: Random, count: int) -> list[OneTimePreKey]:
+        if count > 0:
+            self._new_id_check(count)  # all or none
         new = [OneTimePreKey(self._new_id(), DHKeyPair.generate(rng)) for _ in range(count)]
         for opk in new:
             self.one_time_prekeys[opk.id] = opk

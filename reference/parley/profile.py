@@ -49,6 +49,10 @@ class Profile:
     max_skip: int
     max_skipped_keys: int
     max_retired_chains: int
+    #: Sessions kept per peer installation; message keys derived to skip, over
+    #: all the sessions one received message is tried in (SESSION-011).
+    max_sessions_per_installation: int
+    max_skip_per_message: int
     #: Size limits.
     max_plaintext_size: int
     max_message_size: int
@@ -176,6 +180,8 @@ PROFILE_1 = Profile(
     max_skip=1000,
     max_skipped_keys=2000,
     max_retired_chains=2,
+    max_sessions_per_installation=5,
+    max_skip_per_message=2000,
     max_plaintext_size=1 << 20,
     max_message_size=(1 << 20) + 4096,
     max_installations_per_bundle=32,

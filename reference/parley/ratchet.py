@@ -16,7 +16,7 @@ from .errors import DuplicateMessage, SessionStateError, TooManySkippedMessages
 from .primitives import DHKeyPair, Random, x25519
 from .profile import Profile
 
-__all__ = ["ChainKey", "DoubleRatchet", "MessageKey", "RootKey"]
+__all__ = ["ChainKey", "DoubleRatchet", "MessageKey", "RootKey", "SkipBudget"]
 
 
 class MessageKey:
@@ -68,6 +68,29 @@ class RootKey:
 
 
 SkippedKeys = dict[tuple[bytes, int], bytes]
+
+
+#: Message numbers N and PN are uint32 (RATCHET-020): the last one a chain may
+#: send with is MAX_MESSAGE_NUMBER - 1, so that its saved index still fits.
+MAX_MESSAGE_NUMBER = 0xFFFFFFFF
+
+
+class SkipBudget:
+    """How many message keys one received message may still make us derive to
+    skip, over every session it is tried in (SESSION-011)."""
+
+    __slots__ = ("remaining",)
+
+    def __init__(self, remaining: int) -> None:
+        self.remaining = remaining
+
+    def spend(self, count: int) -> None:
+        if count > self.remaining:
+            raise TooManySkippedMessages(
+                f"message would skip {count} more keys; {self.remaining} remain of the "
+                "bound for one message"
+            )
+        self.remaining -= count
 
 
 class DoubleRatchet:
@@ -161,6 +184,12 @@ class DoubleRatchet:
         chain = self.sending_chain
         if chain is None:
             raise SessionStateError("no sending chain yet: receive the peer's first message")
+        if chain.index >= MAX_MESSAGE_NUMBER:
+            # N is a uint32 on the wire and at rest: this chain has no number left.
+            raise SessionStateError(
+                f"the sending chain has used every message number (up to {MAX_MESSAGE_NUMBER}):"
+                " start a new session"
+            )
         next_chain, message_key = chain.next(self.profile)
         header = encode_ratchet_header(
             self.version,
@@ -183,8 +212,14 @@ class DoubleRatchet:
         mac: bytes,
         rng: Random,
         extra_header: bytes = b"",
+        budget: SkipBudget | None = None,
     ) -> bytes:
-        """RatchetDecrypt, transactional (RATCHET-040)."""
+        """RatchetDecrypt, transactional (RATCHET-040).
+
+        ``budget``, shared by the sessions one message is tried in, bounds the
+        message keys derived to skip (SESSION-011); the work it paid for stays
+        paid when the message then fails.
+        """
         profile = self.profile
         ratchet_key = header.ratchet_key
         number = header.message_number
@@ -206,7 +241,9 @@ class DoubleRatchet:
         if chain is not None and ratchet_key == self.receiving_ratchet_key:
             if number < chain.index:
                 raise DuplicateMessage("no key is held for this message number")
-            new_skipped = self._skip(chain, number, ratchet_key) if number > chain.index else None
+            new_skipped = (
+                self._skip(chain, number, ratchet_key, budget) if number > chain.index else None
+            )
             if new_skipped:
                 chain = new_skipped[-1][2]
             next_chain, message_key = chain.next(profile)
@@ -225,14 +262,14 @@ class DoubleRatchet:
 
         # 4. A new ratchet key: a DH ratchet step (RATCHET-033).
         old_skipped = (
-            self._skip(chain, header.previous_chain_length, self.receiving_ratchet_key)
+            self._skip(chain, header.previous_chain_length, self.receiving_ratchet_key, budget)
             if chain is not None
             else []
         )
         root_key, new_chain = self.root_key.advance(
             profile, x25519(self.sending_ratchet, ratchet_key)
         )
-        new_skipped = self._skip(new_chain, number, ratchet_key)
+        new_skipped = self._skip(new_chain, number, ratchet_key, budget)
         if new_skipped:
             new_chain = new_skipped[-1][2]
         next_chain, message_key = new_chain.next(profile)
@@ -260,7 +297,11 @@ class DoubleRatchet:
         return plaintext
 
     def _skip(
-        self, chain: ChainKey, until: int, ratchet_key: bytes | None
+        self,
+        chain: ChainKey,
+        until: int,
+        ratchet_key: bytes | None,
+        budget: SkipBudget | None = None,
     ) -> list[tuple[tuple[bytes, int], bytes, ChainKey]]:
         """SkipMessageKeys without side effects: the keys of messages
         chain.index .. until-1, each with the chain key that follows it."""
@@ -270,6 +311,8 @@ class DoubleRatchet:
             raise TooManySkippedMessages(
                 f"message would skip {until - chain.index} keys (MAX_SKIP {self.profile.max_skip})"
             )
+        if budget is not None:
+            budget.spend(until - chain.index)
         out = []
         profile = self.profile
         while chain.index < until:

@@ -31,7 +31,7 @@ from .errors import (
 from .keys import IdentityKey, IdentityKeyPair, InstallationKeys, check_installation_id
 from .primitives import DHKeyPair, Random, SystemRandom
 from .profile import PROFILE_1, Profile
-from .ratchet import DoubleRatchet
+from .ratchet import DoubleRatchet, SkipBudget
 from .versioning import CURRENT_POLICY, VersionPolicy, negotiate
 from .x3dh import associated_data, initiator_agreement, responder_agreement
 
@@ -245,9 +245,16 @@ class Session:
         return header is None or (not self.initiator and header.ephemeral_key == self.ephemeral_key)
 
     def decrypt(
-        self, message: bytes | DecodedRatchetMessage, rng: Random = _SYSTEM_RANDOM
+        self,
+        message: bytes | DecodedRatchetMessage,
+        rng: Random = _SYSTEM_RANDOM,
+        budget: SkipBudget | None = None,
     ) -> bytes:
-        """Decrypt one RatchetMessage. On any error the session is unchanged."""
+        """Decrypt one RatchetMessage. On any error the session is unchanged.
+
+        ``budget`` bounds the keys derived to skip when one message is tried in
+        several sessions (SESSION-011).
+        """
         decoded = (
             message
             if isinstance(message, DecodedRatchetMessage)
@@ -256,7 +263,7 @@ class Session:
         if decoded.x3dh_header is not None and not self.accepts(decoded):
             raise MalformedMessage("the X3DH header belongs to another session")
         plaintext = self.ratchet.decrypt(
-            decoded.header, decoded.ciphertext, decoded.mac, rng, decoded.x3dh_raw
+            decoded.header, decoded.ciphertext, decoded.mac, rng, decoded.x3dh_raw, budget
         )
         self.pending_x3dh = None  # a reply arrived: stop sending the X3DH header
         return plaintext

@@ -8,9 +8,11 @@ object. SK is never part of any record (STORE-004).
 
 from __future__ import annotations
 
+import functools
+
 from google.protobuf.message import DecodeError
 
-from .errors import ParleyError, StateFormatError
+from .errors import ParleyError, SessionStateError, StateFormatError
 from .keys import (
     IdentityKey,
     IdentityKeyPair,
@@ -84,6 +86,22 @@ def load_identity(data: bytes) -> IdentityKeyPair:
 # -- installation -------------------------------------------------------------
 
 
+def _in_range(dump):
+    """A value the record cannot hold (a counter past 2^32 - 1) is a typed error."""
+
+    @functools.wraps(dump)
+    def checked(value):
+        try:
+            return dump(value)
+        except (ValueError, TypeError, OverflowError):
+            raise SessionStateError(
+                f"cannot save this {type(value).__name__}: a number is outside its range"
+            ) from None
+
+    return checked
+
+
+@_in_range
 def dump_installation(installation: InstallationKeys) -> bytes:
     record = pb.InstallationState(
         format_version=FORMAT_VERSION,
@@ -133,6 +151,7 @@ def load_installation(data: bytes) -> InstallationKeys:
 # -- session ------------------------------------------------------------------
 
 
+@_in_range
 def dump_session(session: Session) -> bytes:
     ratchet = session.ratchet
     record = pb.SessionState(

@@ -12,13 +12,14 @@ several devices and missing bundles::
     for account in (alice, bob):
         mailbox.register(account.account_id, account.installation_id)
     contact, _ = alice.add_contact(bob.contact_code(), name="bob")
-    mailbox.deliver(alice.send(contact, b"hello Bob"), account=contact.account)
+    alice.send(contact, b"hello Bob")      # committed, with the envelope, in the outbox
+    alice.flush_outbox(mailbox)             # delivered (again after a crash, if need be)
     for item in mailbox.fetch(bob.installation_id):
         print(bob.receive(item.data))          # [..., MessageReceived(...)]
         mailbox.ack(bob.installation_id, item.handle)
 """
 
-from .account import Account, Contact, HistoryEntry, Installation
+from .account import Account, Contact, HistoryEntry, Installation, OutboxEntry
 from .contact_code import (
     decode_contact_code,
     encode_contact_code,
@@ -31,6 +32,7 @@ from .errors import (
     AccountExists,
     CannotSend,
     ClientError,
+    HomeInUse,
     InvalidContactCode,
     InvalidLinkPayload,
     NoAccount,
@@ -69,6 +71,7 @@ __all__ = [
     "Delivery",
     "Event",
     "HistoryEntry",
+    "HomeInUse",
     "IdentityChanged",
     "Installation",
     "InstallationAdded",
@@ -81,6 +84,7 @@ __all__ = [
     "MessageReceived",
     "MessageSynced",
     "NoAccount",
+    "OutboxEntry",
     "QRCodeUnreadable",
     "SessionReset",
     "Store",

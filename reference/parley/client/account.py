@@ -3,7 +3,7 @@
 :class:`Account` is what a bot or an app uses. It orchestrates the stores of
 one installation, each owning its tables (:mod:`.local` the own keys,
 :mod:`.directory` contacts, installations and bundles, :mod:`.sessions`,
-:mod:`.history`, :mod:`.replay`), and the steps over them
+:mod:`.history`, :mod:`.replay`, :mod:`.outbox`), and the steps over them
 (:mod:`.sending`, :mod:`.receiving`, :mod:`.links`).
 
 * :meth:`Account.send` encrypts one message once per addressed installation
@@ -14,9 +14,11 @@ one installation, each owning its tables (:mod:`.local` the own keys,
 * :meth:`Account.receive` takes envelope bytes and returns events
   (:mod:`parley.client.events`). Sessions follow SESSION-010; a message that
   cannot be decrypted starts the reset flow (SESSION-020).
-* Atomicity: each call is one store transaction. ``send`` commits the
-  advanced ratchet state before it returns a ciphertext; ``receive`` commits
-  the state change, the replay caches and the history row together.
+* Atomicity: each call is one store transaction, which reads the state it
+  changes inside it (so two processes may share a store). ``send`` commits the
+  advanced ratchet state with the envelope, in the outbox, before it returns
+  it; :meth:`Account.flush_outbox` delivers it. ``receive`` commits the state
+  change, the replay caches and the history row together.
 
 Randomness (``rng``) and time (``clock``, seconds since the Unix epoch) are
 injected, as in the core.
@@ -30,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..bundle import Bundle
+from ..errors import InvalidArgument
 from ..keys import IdentityKey, IdentityKeyPair, InstallationKeys
 from ..primitives import Random, SystemRandom
 from ..profile import PROFILE_1, Profile
@@ -38,17 +41,28 @@ from ..versioning import CURRENT_POLICY, VersionPolicy
 from . import links, receiving, sending
 from . import payload as P
 from .contact_code import decode_contact_code, encode_contact_code
-from .directory import Contact, Directory, Installation
+from .directory import Contact, Directory, Installation, check_name
 from .errors import CannotSend, InvalidContactCode
 from .events import Event
 from .history import HistoryEntry
 from .local import LocalInstallation, new_installation_keys
+from .outbox import OutboxEntry
 from .store import Store
 from .stores import Stores
+from .transport import Transport
 
-__all__ = ["Account", "Contact", "HistoryEntry", "Installation", "new_installation_keys"]
+__all__ = [
+    "Account",
+    "Contact",
+    "HistoryEntry",
+    "Installation",
+    "OutboxEntry",
+    "new_installation_keys",
+]
 
 Clock = Callable[[], int]
+#: The most history entries one call returns.
+MAX_LIMIT = 100_000
 
 
 def _system_clock() -> int:
@@ -205,11 +219,14 @@ class Account:
 
     @contextmanager
     def _txn(self) -> Iterator[Stores]:
+        """One store transaction; the prekeys are read inside it (another process
+        may share the store) and read again if it rolls back."""
         try:
             with self._st.store.transaction():
+                self._st.local.refresh()
                 yield self._st
         except BaseException:
-            self._st.local.reload()  # the store rolled back: so do the prekeys in memory
+            self._st.local.refresh()
             raise
 
     # -- own bundle, contacts, installations --------------------------------------------
@@ -243,11 +260,13 @@ class Account:
         secret) until it replies. Returns the contact and the events the
         bundle caused.
         """
-        bundle = decode_contact_code(code) if isinstance(code, str) else code
-        if name is not None:
-            name = name.strip()
-            if not name or len(name) > 64 or any(ch in name for ch in "\n\r\t\x00"):
-                raise InvalidContactCode("a contact name is 1 to 64 characters on one line")
+        if isinstance(code, str):
+            bundle = decode_contact_code(code)
+        elif isinstance(code, Bundle):
+            bundle = code
+        else:
+            raise InvalidContactCode("a contact code is text (or a Bundle)")
+        name = None if name is None else check_name(name)
         if bundle.identity.signing_key == self.account_id:
             raise InvalidContactCode("this is the code of this account itself")
         now = self.clock()
@@ -256,6 +275,7 @@ class Account:
 
     def rename_contact(self, contact: str | bytes | Contact, name: str) -> Contact:
         target = self.contact(contact)
+        name = check_name(name)
         with self._txn() as st:
             st.directory.rename(target.account, name)
         return self.contact(target.account)
@@ -283,13 +303,12 @@ class Account:
         return self.contact(target.account)
 
     def remove_contact(self, contact: str | bytes | Contact) -> Contact:
-        """Forget ``contact``: its name, bundle, installations, sessions and marks
-        (the message history stays). A later message from it adds it again,
-        unnamed: block it instead to keep it out."""
+        """Forget ``contact``: its name, bundle, installations, sessions, messages
+        and marks. A later message from it comes as from a stranger (a pending
+        contact): block it instead to keep it out."""
         target = self.contact(contact)
         with self._txn() as st:
-            st.sessions.remove_account(target.account)
-            st.directory.remove(target.account)
+            st.directory.remove(target.account)  # the store's triggers forget the rest
         return target
 
     def installations(self) -> list[Installation]:
@@ -307,8 +326,9 @@ class Account:
         """Encrypt ``plaintext`` for ``contact``: the envelope bytes to hand to the transport.
 
         One copy per known installation of the contact and per other own
-        installation (FANOUT-001). The new ratchet states and the history row
-        are committed before this returns.
+        installation (FANOUT-001). The new ratchet states, the history row and
+        the envelope, in the outbox, are committed together before this
+        returns: deliver it with :meth:`flush_outbox`.
         """
         if not isinstance(plaintext, bytes):
             raise CannotSend("the plaintext must be bytes")
@@ -319,11 +339,47 @@ class Account:
         message_id = self.rng.random_bytes(P.MESSAGE_ID_SIZE)
         with self._txn() as st:
             st.local.maintain(self.rng, now)
+            st.directory.confirm(target.account)  # written to: no longer pending
             data, fs = sending.send_text(st, target, message_id, plaintext, now)
             st.history.add(
                 message_id, now, "out", target.account, self.installation_id, plaintext, fs
             )
         return data
+
+    def flush_outbox(self, transport: Transport) -> list[tuple[OutboxEntry, set[bytes]]]:
+        """Deliver every envelope waiting in the outbox, oldest first, marking each
+        delivered once the transport took it; return them with their recipients.
+
+        Call it after :meth:`send` (instead of delivering the envelope yourself)
+        and now and then (at start, in a receive loop): what a crash left
+        undelivered goes out then. A TransportError stops the flush; the
+        envelopes not delivered stay for the next one.
+        """
+        with self._txn() as st:
+            pending = st.outbox.pending()
+        done = []
+        for entry in pending:
+            targets = transport.deliver(entry.envelope, account=entry.account)
+            with self._txn() as st:
+                st.outbox.mark_delivered(entry.id, self.clock())
+            done.append((entry, targets))
+        if done:
+            with self._txn() as st:
+                st.outbox.prune(self.clock())
+        return done
+
+    def outbox(self) -> list[OutboxEntry]:
+        """The envelopes not yet delivered, oldest first (for a transport of your own:
+        deliver each, then :meth:`mark_delivered`)."""
+        with self._txn() as st:
+            return st.outbox.pending()
+
+    def mark_delivered(self, entry: OutboxEntry | int) -> None:
+        entry_id = entry.id if isinstance(entry, OutboxEntry) else entry
+        if isinstance(entry_id, bool) or not isinstance(entry_id, int) or not 0 < entry_id < 2**63:
+            raise InvalidArgument("an outbox entry, or its id")
+        with self._txn() as st:
+            st.outbox.mark_delivered(entry_id, self.clock())
 
     def receive(self, envelope: bytes) -> list[Event]:
         """Process one envelope; return what happened, as events.
@@ -344,6 +400,8 @@ class Account:
         self, contact: str | bytes | Contact | None = None, limit: int = 100
     ) -> list[HistoryEntry]:
         """The newest ``limit`` messages, oldest first; of one contact if given."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidArgument(f"limit must be a whole number 1..{MAX_LIMIT}")
         account = None if contact is None else self.contact(contact).account
         return self._st.history.newest(account, limit)
 

@@ -48,7 +48,7 @@ from .contact_code import (
     write_qr_png,
     write_qr_svg,
 )
-from .errors import AccountExists, ClientError, NoAccount
+from .errors import AccountExists, ClientError, NoAccount, TransportError
 from .events import (
     BundleRejected,
     BundleUpdated,
@@ -62,6 +62,7 @@ from .events import (
     SessionReset,
     UndecryptableMessage,
 )
+from .home import HomeLock
 from .transport import MailboxTransport
 
 DB_NAME = "parley.db"
@@ -136,6 +137,7 @@ def contact_record(contact: Contact) -> dict:
         "installations": [i.hex() for i in contact.installations],
         "verified": contact.verified,
         "blocked": contact.blocked,
+        "pending": contact.pending,
         "replied": contact.replied,
         "bundle_timestamp": contact.bundle_timestamp,
     }
@@ -242,14 +244,46 @@ def _save_config(args: argparse.Namespace, home: Path) -> MailboxTransport:
     return mailbox
 
 
-def _open(args: argparse.Namespace) -> tuple[Account, MailboxTransport]:
+#: Home locks this process holds, released when :func:`main` returns.
+_LOCKS: dict[Path, HomeLock] = {}
+
+
+def _lock(home: Path, *, daemon: bool = False) -> None:
+    """Hold the home lock (see :mod:`parley.client.home`) until main returns."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = home.resolve()
+    if key not in _LOCKS:
+        _LOCKS[key] = HomeLock.acquire(home, daemon=daemon)
+
+
+def _open(
+    args: argparse.Namespace, *, changes: bool = True, daemon: bool = False
+) -> tuple[Account, MailboxTransport]:
+    """Open the home's installation; a command that ``changes`` it holds the lock."""
     home = _home(args)
+    if changes and (home / DB_NAME).exists():
+        _lock(home, daemon=daemon)
     if not (home / DB_NAME).exists():
         raise NoAccount(f"no account in {home} (run 'parley init' first)")
     account = Account.open(home / DB_NAME, _passphrase(), clock=_clock())
-    mailbox = _mailbox(args, home)
-    mailbox.register(account.account_id, account.installation_id)
+    try:
+        mailbox = _mailbox(args, home)
+        mailbox.register(account.account_id, account.installation_id)
+        if changes:
+            _flush(account, mailbox)  # what an earlier run committed but did not deliver
+    except BaseException:
+        account.close()
+        raise
     return account, mailbox
+
+
+def _flush(account: Account, mailbox: MailboxTransport) -> int:
+    """Deliver the outbox; a mailbox that fails now is tried again next time."""
+    try:
+        return len(account.flush_outbox(mailbox))
+    except TransportError as exc:
+        print(f"parley: warning: {exc.message}; the outbox is kept", file=sys.stderr)
+        return 0
 
 
 def _new_home(args: argparse.Namespace) -> Path:
@@ -257,6 +291,9 @@ def _new_home(args: argparse.Namespace) -> Path:
     if (home / DB_NAME).exists():
         raise AccountExists(f"an account already exists in {home}")
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _lock(home)
+    if (home / DB_NAME).exists():  # created meanwhile by the process that held the lock
+        raise AccountExists(f"an account already exists in {home}")
     return home
 
 
@@ -335,14 +372,6 @@ def describe(account: Account, event: Event) -> str:
     return repr(event)  # pragma: no cover
 
 
-def _reply_envelopes(event: Event) -> tuple[bytes, bytes] | None:
-    if isinstance(event, UndecryptableMessage) and event.reset_envelope and event.sender:
-        return event.reset_envelope, event.sender
-    if isinstance(event, SessionReset) and event.reply_envelope:
-        return event.reply_envelope, event.account
-    return None
-
-
 def _process(account: Account, mailbox: MailboxTransport, quiet_bundles: bool = True) -> int:
     """Receive everything waiting; print it; return the number of messages."""
     count = 0
@@ -352,11 +381,9 @@ def _process(account: Account, mailbox: MailboxTransport, quiet_bundles: bool = 
             if quiet_bundles and isinstance(event, BundleUpdated) and not _JSON:
                 continue
             emit(event_record(event), describe(account, event))
-            reply = _reply_envelopes(event)
-            if reply is not None:
-                mailbox.deliver(reply[0], account=reply[1])
             if isinstance(event, MessageReceived | MessageSynced):
                 count += 1
+        _flush(account, mailbox)  # a reset or reply that receive committed
         mailbox.ack(account.installation_id, item.handle)  # only after receive committed
     return count
 
@@ -386,7 +413,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
-    account, mailbox = _open(args)
+    account, mailbox = _open(args, changes=False)
     with account:
         code = account.contact_code()
         record = {
@@ -411,7 +438,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         code = account.contact_code()
     record = {"type": "contact_code", "code": code}
@@ -488,7 +515,7 @@ def cmd_contacts(args: argparse.Namespace) -> int:
     if action == "list":
         if args.contact or args.new_name:
             raise UsageError("contacts list takes no contact (see parley contacts --help)")
-        account, _ = _open(args)
+        account, _ = _open(args, changes=False)
         with account:
             for contact in account.contacts():
                 emit(contact_record(contact), _contact_line(contact))
@@ -512,9 +539,7 @@ def cmd_contacts(args: argparse.Namespace) -> int:
             text = f"renamed {contact.fingerprint[:16]} to {contact.name}"
         elif action == "remove":
             account.remove_contact(contact)
-            text = (
-                f"removed {contact.label} ({contact.fingerprint[:16]}); the message history stays"
-            )
+            text = f"removed {contact.label} ({contact.fingerprint[:16]}) and its messages"
         else:
             contact = account.block_contact(contact, action == "block")
             text = (
@@ -534,7 +559,7 @@ def cmd_contacts(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     who = _utf8(args.contact, "the contact")
-    account, _ = _open(args)
+    account, _ = _open(args, changes=args.mark_verified or args.unmark)
     with account:
         contact = account.contact(who)
         number = account.safety_number(contact)
@@ -589,8 +614,14 @@ def cmd_send(args: argparse.Namespace) -> int:
     account, mailbox = _open(args)
     with account:
         contact = account.contact(who)
-        envelope = account.send(contact, text.encode("utf-8"))
-        targets = mailbox.deliver(envelope, account=contact.account)
+        envelope = account.send(contact, text.encode("utf-8"))  # committed in the outbox
+        try:
+            delivered = account.flush_outbox(mailbox)
+        except TransportError as exc:
+            raise TransportError(
+                f"{exc.message}; the message is kept in the outbox and goes out on the next run"
+            ) from None
+        targets = next((t for e, t in delivered if e.envelope == envelope), set())
         copies = decode_envelope(envelope).messages
         ratchet = {c.recipient_installation_id for c in copies if c.kind == "ratchet"}
         no_bundle = any(c.kind == "no_bundle" for c in copies)
@@ -633,13 +664,14 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    account, mailbox = _open(args)
+    account, mailbox = _open(args, daemon=True)
     deadline = time.monotonic() + args.timeout if args.timeout else None
     total = 0
     with account:
         if not _JSON:
             print(f"listening as installation {short(account.installation_id)} (Ctrl-C to stop)")
         while True:
+            _flush(account, mailbox)
             total += _process(account, mailbox, quiet_bundles=not args.verbose)
             if args.count and total >= args.count:
                 return 0
@@ -650,7 +682,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     who = _utf8(args.contact, "the contact") if args.contact else None
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         for entry in account.history(who, limit=args.limit):
             arrow = "->" if entry.direction == "out" else "<-"
@@ -677,7 +709,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_devices(args: argparse.Namespace) -> int:
     if args.action == "link":
         return _link(args, restore=False)
-    account, _ = _open(args)
+    account, _ = _open(args, changes=args.action != "list")
     with account:
         if args.action == "list":
             for inst in account.installations():
@@ -721,9 +753,8 @@ def _link(args: argparse.Namespace, restore: bool) -> int:
     with account:
         mailbox = _save_config(args, home)
         mailbox.register(account.account_id, account.installation_id)
-        hello = account.announce()
-        if hello is not None:
-            mailbox.deliver(hello, account=account.account_id)
+        account.announce()  # a HELLO to the other installations, in the outbox
+        _flush(account, mailbox)
         verb = "restored" if restore else "linked"
         emit(
             {
@@ -754,7 +785,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_export_bundle(args: argparse.Namespace) -> int:
-    account, _ = _open(args)
+    account, _ = _open(args, changes=False)
     with account:
         bundle = account.bundle()
     raw = bundle.to_bytes()
@@ -780,6 +811,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
     home = _home(args)
+    _lock(home, daemon=True)  # before the token and the socket are touched
     if not (home / DB_NAME).exists():
         cmd_init(args)  # no set-up needed: the first start creates the account
     passphrase = _passphrase()
@@ -879,7 +911,7 @@ def build_parser() -> argparse.ArgumentParser:
         "list contacts; rename, remove, block or unblock one",
         description=(
             "list: every contact. rename CONTACT NEW: call it NEW. remove CONTACT: forget it "
-            "(its name, bundle, installations, sessions; the history stays). block CONTACT: "
+            "(its name, bundle, installations, sessions and messages). block CONTACT: "
             "drop its messages and send it none; unblock CONTACT: undo."
         ),
     )
@@ -1033,7 +1065,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _JSON = bool(args.json)
     try:
-        return args.func(args)
+        return _run(args)
     except ParleyError as exc:
         return _error(exc.code, exc.message)
     except OSError as exc:
@@ -1049,6 +1081,14 @@ def main(argv: list[str] | None = None) -> int:
             f"unexpected {type(exc).__name__}, a fault in parley "
             "(PARLEY_DEBUG=1 shows the traceback)",
         )
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return args.func(args)
+    finally:
+        while _LOCKS:
+            _LOCKS.popitem()[1].release()
 
 
 if __name__ == "__main__":

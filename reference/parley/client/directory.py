@@ -30,8 +30,12 @@ __all__ = ["AccountRow", "Contact", "Directory", "Installation"]
 
 _ACCOUNT_SELECT = (
     "SELECT account, identity, name, is_self, bundle, bundle_ts, replied, sent_bundle_ts, "
-    "added_at FROM accounts "
+    "added_at, pending FROM accounts "
 )
+
+#: Pending contacts (senders the user did not add) kept at most; beyond, the
+#: oldest are forgotten (NOBUNDLE-021).
+MAX_PENDING_CONTACTS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,8 @@ class Contact:
     installations: tuple[bytes, ...]
     bundle_timestamp: int
     replied: bool
+    #: A sender the user has not added (nor written to) yet (NOBUNDLE-021).
+    pending: bool = False
     #: The user compared safety numbers with this identity (KEYS-008).
     verified: bool = False
     #: Messages from this contact are dropped (MessageBlocked); none are sent.
@@ -81,13 +87,26 @@ class AccountRow:
     replied: bool
     sent_bundle_ts: int
     added_at: int
+    pending: bool = False
+
+
+def check_name(name: object) -> str:
+    """A contact name: text of 1 to 64 characters on one line, trimmed."""
+    if not isinstance(name, str):
+        raise InvalidContactCode("a contact name is text")
+    name = name.strip()
+    if not name or len(name) > 64 or any(ch in name for ch in "\n\r\t\x00"):
+        raise InvalidContactCode("a contact name is 1 to 64 characters on one line")
+    return name
 
 
 def _row(values: tuple | None) -> AccountRow | None:
     if values is None:
         return None
-    a, i, n, s, b, bt, r, st, at = values
-    return AccountRow(bytes(a), bytes(i), n, bool(s), bytes(b) if b else None, bt, bool(r), st, at)
+    a, i, n, s, b, bt, r, st, at, p = values
+    return AccountRow(
+        bytes(a), bytes(i), n, bool(s), bytes(b) if b else None, bt, bool(r), st, at, bool(p)
+    )
 
 
 class Directory:
@@ -109,6 +128,30 @@ class Directory:
         self._store.execute(
             "INSERT INTO accounts (account, identity, name, is_self, added_at) VALUES (?,?,?,?,?)",
             (identity.signing_key, identity.to_bytes(), name, int(self_), now),
+        )
+
+    def add_pending(self, identity: IdentityKey, now: int) -> list[bytes]:
+        """Record a sender the user did not add, as a pending contact; forget the
+        oldest pending ones beyond MAX_PENDING_CONTACTS, with their installations,
+        sessions and messages (the schema's trigger). Returns the forgotten accounts."""
+        self._store.execute(
+            "INSERT INTO accounts (account, identity, added_at, pending) VALUES (?,?,?,1)",
+            (identity.signing_key, identity.to_bytes(), now),
+        )
+        rows = self._store.query(
+            "SELECT account FROM accounts WHERE pending = 1 AND is_self = 0 "
+            "ORDER BY added_at DESC, rowid DESC LIMIT -1 OFFSET ?",
+            (MAX_PENDING_CONTACTS,),
+        )
+        dropped = [bytes(r[0]) for r in rows]
+        for account in dropped:
+            self._store.execute("DELETE FROM accounts WHERE account = ?", (account,))
+        return dropped
+
+    def confirm(self, account: bytes) -> None:
+        """The user added or wrote to this account: no longer pending."""
+        self._store.execute(
+            "UPDATE accounts SET pending = 0 WHERE account = ? AND pending = 1", (account,)
         )
 
     def add_account_if_new(self, identity: IdentityKey, name: str | None, now: int) -> None:
@@ -146,6 +189,7 @@ class Directory:
             self.installation_ids(row.account),
             row.bundle_ts,
             row.replied,
+            row.pending,
             verified == row.identity,
             blocked,
         )
@@ -195,13 +239,9 @@ class Directory:
         return IdentityChanged(account, iid, verified == row.identity)
 
     def remove(self, account: bytes) -> None:
-        """Forget a contact: its row, installations and marks (sessions: the caller)."""
-        for sql in (
-            "DELETE FROM installations WHERE account = ?",
-            "DELETE FROM contact_marks WHERE account = ?",
-            "DELETE FROM accounts WHERE account = ? AND is_self = 0",
-        ):
-            self._store.execute(sql, (account,))
+        """Forget a contact; the store's triggers forget its installations,
+        sessions, messages and marks with it."""
+        self._store.execute("DELETE FROM accounts WHERE account = ? AND is_self = 0", (account,))
 
     def contacts(self) -> list[Contact]:
         rows = self._store.query(_ACCOUNT_SELECT + "WHERE is_self = 0 ORDER BY added_at, name")
@@ -211,6 +251,8 @@ class Directory:
         """A contact by name, fingerprint (hex, or a prefix of at least 8 digits) or account."""
         if isinstance(key, Contact):
             key = key.account
+        if not isinstance(key, str | bytes):
+            raise UnknownContact("a contact is named by its name, fingerprint or account bytes")
         if isinstance(key, bytes):
             row = self.row(key)
             if row is None or row.is_self:
@@ -253,8 +295,10 @@ class Directory:
             )
         if row is None:
             self.add_account(bundle.identity, now, name)
-        elif name is not None:
-            self.rename(bundle.identity.signing_key, name)
+        else:
+            self.confirm(bundle.identity.signing_key)
+            if name is not None:
+                self.rename(bundle.identity.signing_key, name)
         if not stale:
             events = self.store_bundle(bundle, now)
         return self.find(bundle.identity.signing_key), events
@@ -384,7 +428,7 @@ class Directory:
         if row is None:
             if account != sender:
                 return []  # an unknown account's bundle, not from the sender: ignore
-            self.add_account(bundle.identity, now)
+            self.add_pending(bundle.identity, now)
         elif row.identity != bundle.identity.to_bytes():
             changed = self.identity_mismatch(account, None, bundle.identity)
             return [BundleRejected(account, "IDENTITY_MISMATCH")] + ([changed] if changed else [])

@@ -15,6 +15,7 @@ __all__ = [
     "AccountExists",
     "CannotSend",
     "ClientError",
+    "HomeInUse",
     "InvalidContactCode",
     "InvalidLinkPayload",
     "NoAccount",
@@ -62,6 +63,17 @@ class NoAccount(ClientError):
     """There is no account at this place yet (run ``parley init``)."""
 
     code = "NO_ACCOUNT"
+
+
+class HomeInUse(ClientError):
+    """Another process (a daemon, or a command that changes the installation)
+    holds this home folder; ``pid`` is that process, when known."""
+
+    code = "HOME_IN_USE"
+
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
 
 
 class AccountExists(ClientError):
@@ -117,6 +129,7 @@ CLIENT_ERROR_CODES: dict[str, type[ParleyError]] = {
         StoreVersionTooNew,
         NoAccount,
         AccountExists,
+        HomeInUse,
         InvalidContactCode,
         QRCodeUnreadable,
         InvalidLinkPayload,

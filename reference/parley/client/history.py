@@ -56,6 +56,14 @@ class History:
         )
         return cursor.lastrowid
 
+    def has_received(self, account: bytes, message_id: bytes) -> bool:
+        """Whether a message with this id came from ``account`` before."""
+        row = self._store.one(
+            "SELECT 1 FROM messages WHERE message_id = ? AND account = ? AND direction = 'in'",
+            (message_id, account),
+        )
+        return row is not None
+
     def get(self, rowid: int) -> HistoryEntry | None:
         row = self._store.one(_SELECT + "WHERE id = ?", (rowid,))
         return None if row is None else _entry(row)

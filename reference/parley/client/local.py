@@ -2,7 +2,11 @@
 
 They live in the ``meta`` table (``identity``, ``installation``,
 ``own_bundle``). The prekeys hold the replay guard of initial messages
-(PREKEY-005), so they change on every new session a peer starts.
+(PREKEY-005), so they change on every new session a peer starts. Another
+process may share the store, so the prekeys are read again at the start of
+every transaction (:meth:`LocalInstallation.refresh`) and written back inside
+it: two processes serialise on the store's write lock and neither erases
+what the other recorded.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..bundle import Bundle, InstallationPreKeys
-from ..errors import StateFormatError
+from ..errors import SessionStateError, StateFormatError
 from ..keys import IdentityKeyPair, InstallationKeys, SignedPreKey
 from ..primitives import DHKeyPair, Random
 from ..profile import Profile
@@ -48,6 +52,7 @@ class LocalInstallation:
         if identity is None or installation is None:
             raise StateFormatError("the store holds no account")
         self.identity = load_identity(identity)
+        self._raw = installation
         self.keys = load_installation(installation)
         self.installation_id = self.keys.installation_id
 
@@ -56,21 +61,29 @@ class LocalInstallation:
         store.set_meta("identity", dump_identity(identity))
         store.set_meta("installation", dump_installation(keys))
 
-    def reload(self) -> None:
-        """Read the prekeys again (after a rollback)."""
+    def refresh(self) -> None:
+        """Read the prekeys as stored now: at the start of a transaction (another
+        process may have changed them) and after a rollback."""
         data = self._store.get_meta("installation")
-        if data is not None:
+        if data is None:
+            raise StateFormatError("the store holds no installation")
+        if data != self._raw:
             self.keys = load_installation(data)
+            self._raw = data
 
     def save(self) -> None:
-        self._store.set_meta("installation", dump_installation(self.keys))
+        self._raw = dump_installation(self.keys)
+        self._store.set_meta("installation", self._raw)
 
     def maintain(self, rng: Random, now: int) -> None:
         """Rotate the signed prekey on schedule; delete expired ones (PREKEY-001, -004)."""
         changed = False
         if self.keys.needs_rotation(now, self.profile):
-            self.keys.rotate_signed_prekey(rng, now)
-            changed = True
+            try:
+                self.keys.rotate_signed_prekey(rng, now)
+                changed = True
+            except SessionStateError:
+                pass  # no prekey id left: keep the current prekey (the account still works)
         if self.keys.delete_expired_prekeys(now, self.profile):
             changed = True
         if changed:

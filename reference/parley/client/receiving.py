@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..codec import InstallationMessage, decode_envelope, decode_ratchet_message
 from ..errors import ParleyError, RemoteError
 from ..no_bundle import open_no_bundle
+from ..ratchet import SkipBudget
 from ..session import Session
 from . import payload as P
 from .events import (
@@ -45,7 +46,9 @@ def receive(st: Stores, data: bytes, now: int) -> list[Event]:
     st.local.maintain(st.rng, now)
     step = _Receive(st, now)
     events = step.envelope(data)
-    st.seen.record(key, now, step.message_row)
+    if step.decoded:  # bytes that are no envelope change nothing: no need to remember them
+        st.seen.record(key, now, step.message_row)
+        st.seen.prune(now)
     return events
 
 
@@ -96,6 +99,7 @@ class _Receive:
         self.st = st
         self.now = now
         self.message_row: int | None = None
+        self.decoded = False
 
     def envelope(self, data: bytes) -> list[Event]:
         st, now = self.st, self.now
@@ -103,6 +107,7 @@ class _Receive:
             env = decode_envelope(data, st.policy, st.profile)
         except ParleyError as exc:
             return [UndecryptableMessage(None, None, exc.code)]
+        self.decoded = True
         sender_iid = env.sender_installation_id
         if sender_iid == st.installation_id:
             return []
@@ -164,14 +169,16 @@ class _Receive:
             return None, exc.code, [], False
         sender = opened.sender.signing_key
         key = no_bundle_key(opened.ephemeral_key)
-        if st.seen.lookup(key)[0]:
+        if st.seen.lookup(key)[0] or (
+            payload.kind == P.TEXT and st.history.has_received(sender, payload.message_id)
+        ):
             return sender, "REPLAYED_INITIAL_MESSAGE", [], False  # NOBUNDLE-020
         st.seen.record(key, now)
         if sender == st.account_id:
             return sender, None, [], False
         row = st.directory.row(sender)
         if row is None:
-            st.directory.add_account(opened.sender, now)
+            st.directory.add_pending(opened.sender, now)  # NOBUNDLE-021
         elif row.identity != opened.sender.to_bytes():
             changed = st.directory.identity_mismatch(sender, sender_iid, opened.sender)
             return sender, "IDENTITY_MISMATCH", [changed] if changed else [], False
@@ -188,15 +195,18 @@ class _Receive:
         except ParleyError as exc:
             return None, exc.code, []
         header = decoded.x3dh_header
-        sessions = st.sessions.with_installation(None, sender_iid)
-        errors: list[ParleyError] = []
+        sessions = st.sessions.to_try(sender_iid)
+        # SESSION-011: one bound on the keys derived to skip, over all the
+        # sessions tried; only error codes are kept (no state of a failed try).
+        budget = SkipBudget(st.profile.max_skip_per_message)
+        errors: list[str] = []
         for rowid, session, active in sessions:
             if header is not None and not session.accepts(decoded):
                 continue
             try:
-                plaintext = session.decrypt(decoded, st.rng)
+                plaintext = session.decrypt(decoded, st.rng, budget)
             except RemoteError as exc:
-                errors.append(exc)
+                errors.append(exc.code)
                 continue
             st.sessions.save(rowid, session)
             account = session.remote_identity.signing_key
@@ -207,8 +217,7 @@ class _Receive:
             if not errors:
                 return st.directory.owner_of(sender_iid), "NO_SESSION", []
             owner = sessions[0][1].remote_identity.signing_key
-            codes = [e.code for e in errors]
-            code = "DUPLICATE_MESSAGE" if "DUPLICATE_MESSAGE" in codes else codes[0]
+            code = "DUPLICATE_MESSAGE" if "DUPLICATE_MESSAGE" in errors else errors[0]
             return owner, code, []
         # An initial message of a new session.
         try:
@@ -229,7 +238,7 @@ class _Receive:
         account = session.remote_identity.signing_key
         row = st.directory.row(account)
         if row is None:
-            st.directory.add_account(session.remote_identity, now)
+            st.directory.add_pending(session.remote_identity, now)  # NOBUNDLE-021
         elif row.identity != session.remote_identity.to_bytes():
             changed = st.directory.identity_mismatch(account, sender_iid, session.remote_identity)
             return account, "IDENTITY_MISMATCH", [changed] if changed else []
@@ -327,4 +336,6 @@ class _Receive:
         )
         st.sessions.save(rowid, session)
         copy = InstallationMessage(iid, "ratchet", body)
-        return envelope(st, [copy], st.directory.row(account), now, force_bundle=True)
+        data = envelope(st, [copy], st.directory.row(account), now, force_bundle=True)
+        st.outbox.add(data, account, now)  # committed with the ratchet step
+        return data

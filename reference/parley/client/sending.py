@@ -7,7 +7,7 @@ states are stored before the envelope is returned.
 from __future__ import annotations
 
 from ..codec import Envelope, InstallationMessage, encode_envelope
-from ..errors import ParleyError, RemoteError
+from ..errors import ParleyError, RemoteError, SessionStateError
 from ..no_bundle import seal_no_bundle
 from ..session import Session
 from . import payload as P
@@ -57,7 +57,16 @@ def encrypt_for(
     if found is None:
         return None
     rowid, session = found
-    body = session.encrypt(data)
+    try:
+        body = session.encrypt(data)
+    except SessionStateError:
+        # The chosen session has no message number left (2^32 - 1 sent): a new
+        # session from the peer's bundle takes over, as after a reset.
+        started = start_session(st, account, iid, now)
+        if started is None:
+            return None
+        rowid, session = started
+        body = session.encrypt(data)
     st.sessions.save(rowid, session)  # the advanced chain is committed with the send
     return InstallationMessage(iid, "ratchet", body)
 
@@ -142,6 +151,7 @@ def send_text(
             f"bytes, above the {st.profile.max_message_size}-byte limit: "
             "send a shorter message"
         )
+    st.outbox.add(data, target.account, now)  # committed with the advanced chains
     return data, forward_secret
 
 
@@ -150,4 +160,6 @@ def announce(st: Stores, now: int) -> bytes | None:
     copies = sibling_copies(st, P.Payload(P.HELLO, st.rng.random_bytes(P.MESSAGE_ID_SIZE)), now)
     if not copies:
         return None
-    return envelope(st, copies, None, now, force_bundle=True)
+    data = envelope(st, copies, None, now, force_bundle=True)
+    st.outbox.add(data, st.account_id, now)
+    return data

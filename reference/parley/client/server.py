@@ -300,31 +300,26 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
         """Receive what waits in the mailbox; return the number of events stored."""
         account, mailbox = self.account, self.mailbox
         stored = 0
+        self.flush_outbox()  # what a crash left undelivered, at start and on every poll
         for item in mailbox.fetch(account.installation_id, limit=100):
-            replies: list[tuple[bytes, bytes]] = []
             with account.store.transaction():  # the state change and its events, together
-                events = account.receive(item.data)
+                events = account.receive(item.data)  # a reset envelope joins the outbox
                 now = account.clock()
                 for event in events:
-                    if (
-                        isinstance(event, UndecryptableMessage)
-                        and event.reset_envelope
-                        and event.sender
-                    ):
-                        replies.append((event.reset_envelope, event.sender))
-                    if isinstance(event, SessionReset) and event.reply_envelope:
-                        replies.append((event.reply_envelope, event.account))
                     message = event_to_proto(event)
                     if message is not None:
                         self.events.add(message, now)
                         stored += 1
-            for envelope, to in replies:
-                try:
-                    mailbox.deliver(envelope, account=to)
-                except TransportError:
-                    log.warning("could not deliver a session-reset envelope")
+            self.flush_outbox()
             mailbox.ack(account.installation_id, item.handle)  # only after the commit
         return stored
+
+    def flush_outbox(self) -> list:
+        try:
+            return self.account.flush_outbox(self.mailbox)
+        except TransportError:
+            log.warning("could not deliver from the outbox; it is kept for the next poll")
+            return []
 
     # -- RPCs
 
@@ -404,9 +399,10 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
 
         def run() -> pb.SendMessageResponse:
             contact = self.account.contact(request.contact)
-            envelope = self.account.send(contact, bytes(request.body))
+            envelope = self.account.send(contact, bytes(request.body))  # in the outbox
             sent = self.account.history(contact, limit=1)[-1]
-            targets = self.mailbox.deliver(envelope, account=contact.account)
+            delivered = self.flush_outbox()
+            targets = next((t for e, t in delivered if e.envelope == envelope), set())
             return pb.SendMessageResponse(
                 message_id=sent.message_id,
                 forward_secret=sent.forward_secret,

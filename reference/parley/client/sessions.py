@@ -2,7 +2,9 @@
 
 It owns the ``sessions`` table. Each row is one ``Session.to_bytes()`` (its
 skipped message keys included); at most one session per peer installation is
-active: the one this installation sends with.
+active: the one this installation sends with. At most
+``max_sessions_per_installation`` are kept per peer installation: a new one
+drops the oldest that is not chosen (SESSION-011).
 """
 
 from __future__ import annotations
@@ -17,24 +19,30 @@ StoredSession = tuple[int, Session, bool]
 
 
 class SessionStore:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cap: int) -> None:
         self._store = store
+        self.cap = cap
 
-    def with_installation(self, account: bytes | None, iid: bytes) -> list[StoredSession]:
-        """Sessions with one installation (of ``account``, or of anyone if None):
-        the active one first, then newest first."""
-        if account is None:
-            rows = self._store.query(
-                "SELECT id, state, active FROM sessions WHERE installation_id = ? "
-                "ORDER BY active DESC, id DESC",
-                (iid,),
-            )
-        else:
-            rows = self._store.query(
-                "SELECT id, state, active FROM sessions WHERE account = ? AND installation_id = ? "
-                "ORDER BY active DESC, id DESC",
-                (account, iid),
-            )
+    def to_try(self, iid: bytes) -> list[StoredSession]:
+        """The sessions to try a message from installation ``iid`` in, at most
+        ``cap``: those of contacts first (then of pending senders), the chosen
+        ones first, then the newest first (SESSION-011)."""
+        rows = self._store.query(
+            "SELECT s.id, s.state, s.active FROM sessions s "
+            "LEFT JOIN accounts a ON a.account = s.account WHERE s.installation_id = ? "
+            "ORDER BY coalesce(a.pending, 1), s.active DESC, s.id DESC LIMIT ?",
+            (iid, self.cap),
+        )
+        return [(rid, Session.from_bytes(bytes(state)), bool(act)) for rid, state, act in rows]
+
+    def with_installation(self, account: bytes, iid: bytes) -> list[StoredSession]:
+        """Sessions with one installation of ``account``: the chosen one first,
+        then newest first."""
+        rows = self._store.query(
+            "SELECT id, state, active FROM sessions WHERE account = ? AND installation_id = ? "
+            "ORDER BY active DESC, id DESC",
+            (account, iid),
+        )
         return [(rid, Session.from_bytes(bytes(state)), bool(act)) for rid, state, act in rows]
 
     def active(self, account: bytes, iid: bytes) -> tuple[int, Session] | None:
@@ -58,6 +66,13 @@ class SessionStore:
             " VALUES (?,?,?,?,?,?)",
             (account, iid, session.session_id, session.to_bytes(), int(active), now),
         )
+        # SESSION-011: keep the chosen session and the newest others, cap in all.
+        self._store.execute(
+            "DELETE FROM sessions WHERE account = ? AND installation_id = ? AND active = 0 "
+            "AND id NOT IN (SELECT id FROM sessions WHERE account = ? AND installation_id = ? "
+            "AND active = 0 ORDER BY id DESC LIMIT ?)",
+            (account, iid, account, iid, self.cap - 1),
+        )
         return cursor.lastrowid
 
     def save(self, rowid: int, session: Session) -> None:
@@ -71,10 +86,6 @@ class SessionStore:
             "DELETE FROM sessions WHERE account = ? AND installation_id = ? AND id != ?",
             (account, iid, rowid),
         )
-
-    def remove_account(self, account: bytes) -> None:
-        """Delete every session with the installations of ``account``."""
-        self._store.execute("DELETE FROM sessions WHERE account = ?", (account,))
 
     def count(self) -> int:
         (n,) = self._store.one("SELECT count(*) FROM sessions")

@@ -16,7 +16,10 @@ open.
 
 Opening never writes before it has checked the file: a wrong passphrase
 (WrongPassphrase), a damaged file (StoreCorrupt) or a file of a newer schema
-(StoreVersionTooNew) leaves it exactly as it was.
+(StoreVersionTooNew) leaves it exactly as it was; a wrong passphrase is
+told from damage by the page HMACs (under a wrong key every page fails). A
+store of an older schema is migrated, in one transaction, once those checks
+passed.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from .errors import AccountExists, NoAccount, StoreCorrupt, StoreVersionTooNew, 
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
-#: The schema this code writes and reads; a file with a higher one is refused.
-SCHEMA_VERSION = 1
+#: The schema this code writes and reads; a file with a higher one is refused,
+#: one with a lower one is migrated at open (:data:`_MIGRATIONS`).
+SCHEMA_VERSION = 3
 #: SQLite's application_id header field: "PRLY".
 APPLICATION_ID = 0x50524C59
 
@@ -46,8 +50,7 @@ WRITE_HOOK: Callable[[str], None] | None = None
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
-_SCHEMA = (
-    """
+_SCHEMA = """
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -62,7 +65,8 @@ CREATE TABLE accounts (
     bundle_ts      INTEGER NOT NULL DEFAULT 0,
     replied        INTEGER NOT NULL DEFAULT 0,
     sent_bundle_ts INTEGER NOT NULL DEFAULT 0,
-    added_at       INTEGER NOT NULL
+    added_at       INTEGER NOT NULL,
+    pending        INTEGER NOT NULL DEFAULT 0
 );
 -- Known installations of each account (bundle: the newest bundle holding its entry).
 CREATE TABLE installations (
@@ -104,21 +108,83 @@ CREATE TABLE seen (
     at      INTEGER NOT NULL,
     message INTEGER
 );
-"""
-    + """
+CREATE INDEX seen_by_age ON seen (at);
+-- Envelopes committed with the ratchet step that made them, until delivered.
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    envelope     BLOB NOT NULL,
+    account      BLOB NOT NULL,
+    created_at   INTEGER NOT NULL,
+    delivered_at INTEGER
+);
+CREATE INDEX messages_by_message_id ON messages (message_id);
+-- Forgetting an account (a pending contact beyond the cap) forgets its
+-- installations, sessions and messages with it.
+CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
+    DELETE FROM installations WHERE account = old.account;
+    DELETE FROM sessions WHERE account = old.account;
+    DELETE FROM messages WHERE account = old.account;
+END;
 -- What the user decided about a contact: the identity they verified (KEYS-008:
 -- the mark holds while it equals accounts.identity), and a block.
-CREATE TABLE IF NOT EXISTS contact_marks (
+CREATE TABLE contact_marks (
     account           BLOB PRIMARY KEY,
     verified_identity BLOB,
     verified_at       INTEGER,
     blocked           INTEGER NOT NULL DEFAULT 0
 );
+CREATE TRIGGER forget_marks AFTER DELETE ON accounts BEGIN
+    DELETE FROM contact_marks WHERE account = old.account;
+END;
 """
-)
-#: Tables added since schema version 1 without changing an existing one:
-#: created at open when missing (an older Parley ignores them).
-_ADDITIVE = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS") :]
+
+#: Schema changes by the version they lead to; run in order at open.
+_MIGRATIONS = {
+    2: """
+ALTER TABLE accounts ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX seen_by_age ON seen (at);
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    envelope     BLOB NOT NULL,
+    account      BLOB NOT NULL,
+    created_at   INTEGER NOT NULL,
+    delivered_at INTEGER
+);
+CREATE INDEX messages_by_message_id ON messages (message_id);
+-- Forgetting an account (a pending contact beyond the cap) forgets its
+-- installations, sessions and messages with it.
+CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
+    DELETE FROM installations WHERE account = old.account;
+    DELETE FROM sessions WHERE account = old.account;
+    DELETE FROM messages WHERE account = old.account;
+END;
+""",
+    3: """
+-- What the user decided about a contact: the identity they verified (KEYS-008:
+-- the mark holds while it equals accounts.identity), and a block.
+CREATE TABLE contact_marks (
+    account           BLOB PRIMARY KEY,
+    verified_identity BLOB,
+    verified_at       INTEGER,
+    blocked           INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER forget_marks AFTER DELETE ON accounts BEGIN
+    DELETE FROM contact_marks WHERE account = old.account;
+END;
+""",
+}
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of an SQL script (a trigger's body holds semicolons too)."""
+    out, buffer = [], ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlcipher3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                out.append(buffer)
+            buffer = ""
+    return out
 
 
 def _quote(passphrase: str) -> str:
@@ -127,6 +193,35 @@ def _quote(passphrase: str) -> str:
     if "\x00" in passphrase:
         raise InvalidArgument("the passphrase must not contain NUL characters")
     return "'" + passphrase.replace("'", "''") + "'"
+
+
+#: SQLCipher 4's page size, with which every Parley store is written.
+PAGE_SIZE = 4096
+
+
+def _open_error(conn: Any, exc: Exception, path: Path, size: int) -> Exception:
+    """Why the first read of a store failed: a wrong passphrase, or damage.
+
+    The first page decrypts (its HMAC verifies) under the right key only; a
+    right key on a file cut short reads "malformed". With a failing first
+    page, the page HMACs tell the two apart: under a wrong key every page
+    fails, under the right one only the damaged ones do.
+    """
+    if "malformed" in str(exc):
+        return StoreCorrupt(f"the store file {path.name} is truncated or damaged")
+    try:
+        rows = [str(r[0]) for r in conn.execute("PRAGMA cipher_integrity_check").fetchall()]
+    except sqlcipher3.DatabaseError:
+        rows = []
+    if any("invalid size" in r for r in rows):
+        return StoreCorrupt(f"the store file {path.name} is truncated")
+    failed = sum(1 for r in rows if "HMAC verification failed" in r)
+    pages = size // PAGE_SIZE
+    if pages > 1 and failed < pages:
+        return StoreCorrupt(
+            f"the store file {path.name} is damaged at its start ({failed} of {pages} pages)"
+        )
+    return WrongPassphrase("wrong passphrase (or the store file is damaged at its start)")
 
 
 class Store:
@@ -172,9 +267,8 @@ class Store:
             conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA secure_delete = ON")
             conn.execute("BEGIN")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(_SCHEMA):
+                conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
@@ -202,10 +296,8 @@ class Store:
         try:
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            except sqlcipher3.DatabaseError:
-                raise WrongPassphrase(
-                    "wrong passphrase (or the store file is damaged at its start)"
-                ) from None
+            except sqlcipher3.DatabaseError as exc:
+                raise _open_error(conn, exc, path, size) from None
             try:
                 bad = conn.execute("PRAGMA cipher_integrity_check").fetchall()
                 (app_id,) = conn.execute("PRAGMA application_id").fetchone()
@@ -228,10 +320,21 @@ class Store:
             raise
         store = cls(conn, path)
         store._configure()
-        for statement in _ADDITIVE.split(";"):
-            if statement.strip():
-                store._conn.execute(statement)
+        if version < SCHEMA_VERSION:
+            try:
+                store._migrate(version)
+            except BaseException:
+                store.close()
+                raise
         return store
+
+    def _migrate(self, version: int) -> None:
+        """Bring a store of an older schema up to SCHEMA_VERSION, in one transaction."""
+        with self.transaction():
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _statements(_MIGRATIONS[target]):
+                    self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _configure(self) -> None:
         self._conn.execute("PRAGMA synchronous = FULL")

@@ -11,6 +11,7 @@ from ..versioning import VersionPolicy
 from .directory import Directory
 from .history import History
 from .local import LocalInstallation
+from .outbox import Outbox
 from .replay import ReplayCache
 from .sessions import SessionStore
 from .store import Store
@@ -26,6 +27,7 @@ class Stores:
     sessions: SessionStore
     history: History
     seen: ReplayCache
+    outbox: Outbox
     rng: Random
     profile: Profile
     policy: VersionPolicy
@@ -38,9 +40,10 @@ class Stores:
             store,
             local,
             directory,
-            SessionStore(store),
+            SessionStore(store, profile.max_sessions_per_installation),
             History(store),
             ReplayCache(store),
+            Outbox(store),
             rng,
             profile,
             policy,

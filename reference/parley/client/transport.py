@@ -3,8 +3,8 @@
 A transport is a small interface (:class:`Transport`); Parley's library
 never calls it by itself, the application does::
 
-    envelope = account.send(contact, b"hi")
-    transport.deliver(envelope, account=contact.account)
+    account.send(contact, b"hi")        # the envelope waits in the outbox
+    account.flush_outbox(transport)      # delivered, then marked delivered
     for item in transport.fetch(account.installation_id):
         events = account.receive(item.data)
         transport.ack(account.installation_id, item.handle)   # after receive returned
@@ -28,6 +28,7 @@ import secrets
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,13 @@ from ..keys import INSTALLATION_ID_SIZE
 from .errors import TransportError
 
 __all__ = ["Delivery", "MailboxTransport", "MemoryTransport", "Transport"]
+
+#: A test hook, called with "tmp" once an envelope is written in the mailbox's
+#: ``tmp/`` and with "put" once it is renamed into the inbox. The crash tests
+#: set it to kill the process there; it is None in normal use.
+WRITE_HOOK: Callable[[str], None] | None = None
+#: A file in ``tmp/`` whose writer is gone (or this old, in seconds) is removed.
+TMP_MAX_AGE = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +62,27 @@ def _check_id(installation_id: bytes) -> str:
     return installation_id.hex()
 
 
+def _check_account(account: bytes) -> str:
+    if not isinstance(account, bytes) or not 1 <= len(account) <= 64:
+        raise TransportError("an account is its identity signing key (bytes)")
+    return account.hex()
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise TransportError("a fetch limit is a whole number, 0 or more")
+
+
 class Transport(ABC):
     """Carries envelope bytes to installations."""
 
     def recipients(self, envelope: bytes, account: bytes | None = None) -> set[bytes]:
         """The installations an envelope goes to: those it addresses, and, for a
         no-bundle copy, every installation registered for ``account``."""
+        if not isinstance(envelope, bytes):
+            raise TransportError("an envelope is bytes")
+        if account is not None:
+            _check_account(account)
         try:
             decoded = decode_envelope(envelope)
         except ParleyError as exc:
@@ -112,10 +135,12 @@ class MemoryTransport(Transport):
         self._counter = 0
 
     def register(self, account: bytes, installation_id: bytes) -> None:
+        _check_account(account)
         _check_id(installation_id)
         self._accounts[account].add(installation_id)
 
     def installations_of(self, account: bytes) -> set[bytes]:
+        _check_account(account)
         return set(self._accounts.get(account, ()))
 
     def put(self, installation_id: bytes, data: bytes) -> None:
@@ -124,6 +149,7 @@ class MemoryTransport(Transport):
         self._queues[installation_id][f"{self._counter:012d}"] = data
 
     def fetch(self, installation_id: bytes, limit: int | None = None) -> list[Delivery]:
+        _check_limit(limit)
         queue = self._queues.get(installation_id, {})
         items = [Delivery(h, d) for h, d in sorted(queue.items())]
         return items[:limit] if limit is not None else items
@@ -142,10 +168,12 @@ class MailboxTransport(Transport):
 
         ROOT/inbox/<installation id hex>/<time>-<random>.env   one envelope per file
         ROOT/accounts/<account hex>/<installation id hex>      registrations
-        ROOT/tmp/                                              files being written
+        ROOT/tmp/<pid>-<time>-<random>.env                     files being written
 
     A file is written in ``tmp/`` and renamed into place, so a reader never
-    sees half an envelope. Nothing here is secret: envelopes are encrypted,
+    sees half an envelope. A file left in ``tmp/`` by a writer that died
+    (its pid is gone, or it is TMP_MAX_AGE old) is removed when a mailbox is
+    opened and on every fetch. Nothing here is secret: envelopes are encrypted,
     but the folder shows who writes to whom, and when.
     """
 
@@ -158,18 +186,40 @@ class MailboxTransport(Transport):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise TransportError(f"cannot create the mailbox folder: {exc.strerror}") from None
+        self.clean_tmp()
+
+    def clean_tmp(self) -> int:
+        """Remove the half-written files of writers that are gone; return how many."""
+        removed = 0
+        now = time.time()
+        with suppress(OSError):
+            for entry in os.scandir(self.root / "tmp"):
+                pid_text = entry.name.split("-", 1)[0]
+                try:
+                    young = now - entry.stat().st_mtime < TMP_MAX_AGE
+                    # "<pid>-...": its writer's pid; another name: its age alone
+                    writer_gone = (
+                        pid_text.isdigit() and len(pid_text) <= 10 and not _alive(int(pid_text))
+                    )
+                    if young and not writer_gone:
+                        continue
+                    os.unlink(entry.path)
+                    removed += 1
+                except OSError:
+                    continue
+        return removed
 
     def _inbox(self, installation_id: bytes) -> Path:
         return self.root / "inbox" / _check_id(installation_id)
 
     def register(self, account: bytes, installation_id: bytes) -> None:
-        folder = self.root / "accounts" / account.hex()
+        folder = self.root / "accounts" / _check_account(account)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / _check_id(installation_id)).touch()
         self._inbox(installation_id).mkdir(exist_ok=True)
 
     def installations_of(self, account: bytes) -> set[bytes]:
-        folder = self.root / "accounts" / account.hex()
+        folder = self.root / "accounts" / _check_account(account)
         if not folder.is_dir():
             return set()
         out = set()
@@ -185,18 +235,27 @@ class MailboxTransport(Transport):
     def put(self, installation_id: bytes, data: bytes) -> None:
         inbox = self._inbox(installation_id)
         name = f"{time.time_ns():020d}-{secrets.token_hex(6)}{self.SUFFIX}"
-        tmp = self.root / "tmp" / name
+        tmp = self.root / "tmp" / f"{os.getpid()}-{name}"
         try:
             inbox.mkdir(exist_ok=True)
             with open(tmp, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            if WRITE_HOOK is not None:
+                WRITE_HOOK("tmp")
             os.replace(tmp, inbox / name)
+            _fsync_dir(inbox)
         except OSError as exc:
+            with suppress(OSError):
+                tmp.unlink()
             raise TransportError(f"cannot write to the mailbox: {exc.strerror}") from None
+        if WRITE_HOOK is not None:
+            WRITE_HOOK("put")
 
     def fetch(self, installation_id: bytes, limit: int | None = None) -> list[Delivery]:
+        _check_limit(limit)
+        self.clean_tmp()
         inbox = self._inbox(installation_id)
         if not inbox.is_dir():
             return []
@@ -222,3 +281,24 @@ class MailboxTransport(Transport):
         return (
             sum(1 for p in inbox.iterdir() if p.name.endswith(self.SUFFIX)) if inbox.is_dir() else 0
         )
+
+
+def _alive(pid: int) -> bool:
+    if not 0 < pid < 2**31:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but is another user's
+        return True
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
