@@ -91,6 +91,12 @@ clients: $(STAMP) $(BUF) ## clients of every proto: Python, Node, Java, C++, Typ
 	tools/install_client_deps.sh
 	BUF=$(BUF) clients/build.sh $(LANGS)
 
+.PHONY: fuzz
+FUZZ_SECONDS ?= 6
+fuzz: $(STAMP) ## fuzz every decoder, Account.receive, links, QR, the API: FUZZ_SECONDS per target
+	PARLEY_FUZZ_EXAMPLES=200 PARLEY_FUZZ_SECONDS=$(FUZZ_SECONDS) PARLEY_FUZZ_KEEP=1 \
+	  $(PY) -m pytest tests/fuzz -m fuzz -p no:cacheprovider
+
 traceability: $(STAMP) ## requirements -> vectors and tests; fails on an uncovered MUST
 	$(PY) tools/traceability.py
 

@@ -157,7 +157,7 @@ class Account:
         """
         rng = rng or SystemRandom()
         now = (clock or _system_clock)()
-        link = links.parse_link(payload)
+        link = links.parse_link(payload)  # every check before the store is created
         installation = new_installation_keys(rng, now, link.installation_id)
         account = cls.create(
             path,
@@ -168,8 +168,13 @@ class Account:
             identity=link.identity,
             installation=installation,
         )
-        with account._txn():
-            links.import_link(account._st, link, now)
+        try:
+            with account._txn():
+                links.import_link(account._st, link, now)
+        except BaseException:  # no half-made store: a retry must not find one
+            account.close()
+            Path(path).unlink(missing_ok=True)
+            raise
         return account
 
     def close(self) -> None:

@@ -808,9 +808,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from .server import serve
+    # gRPC's own log lines on stderr would come beside the daemon's one-line errors
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    from .server import check_serve_options, serve
 
     home = _home(args)
+    if home.is_dir():
+        _lock(home, daemon=True)  # a running daemon is reported first: "home in use by pid N"
+    check_serve_options(  # every option checked before the account is created
+        socket_path=None if args.listen else Path(args.socket or home / "api.sock"),
+        listen=args.listen,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+        poll_interval=args.interval,
+        socket_folder_made_later=args.socket is None,
+        token_file=Path(args.token_file or home / "api.token"),
+    )
     _lock(home, daemon=True)  # before the token and the socket are touched
     if not (home / DB_NAME).exists():
         cmd_init(args)  # no set-up needed: the first start creates the account

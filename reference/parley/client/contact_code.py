@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import io
 import re
+import warnings
 from pathlib import Path
 
 from ..bundle import Bundle
@@ -48,6 +49,10 @@ CONTACT_CODE_VERSION = 0x01
 _CHECKSUM_SIZE = 4
 _BASE32 = re.compile(r"[a-z2-7]+")
 _MAX_CODE_CHARS = 16384
+#: The largest image file the QR reader opens, and the most pixels it decodes:
+#: a photo of a QR code fits well within both.
+MAX_QR_FILE_BYTES = 32 << 20
+MAX_QR_PIXELS = 40_000_000
 
 
 def _checksum(data: bytes) -> bytes:
@@ -148,20 +153,38 @@ def terminal_blocks(qr) -> str:
 def read_qr_image(path: str | Path) -> str:
     """Read the contact code from a QR code image (PNG, JPEG, ...).
 
-    Raises QRCodeUnreadable when the file is not an image or holds no QR code
-    with a Parley contact code.
+    Raises QRCodeUnreadable when the file is not an image, is larger than a
+    photo of a QR code needs to be (:data:`MAX_QR_FILE_BYTES`,
+    :data:`MAX_QR_PIXELS`), or holds no QR code with a Parley contact code.
+    Whatever a damaged file makes the image libraries raise becomes that
+    error too.
     """
     import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
-        data = Path(path).read_bytes()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            gray = image.convert("L")
-    except (OSError, UnidentifiedImageError, ValueError):
+        with Path(path).open("rb") as f:
+            data = f.read(MAX_QR_FILE_BYTES + 1)
+    except OSError as exc:
+        raise QRCodeUnreadable(f"the file cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_QR_FILE_BYTES:
+        raise QRCodeUnreadable(f"the file is above the {MAX_QR_FILE_BYTES >> 20} MiB limit")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a damaged file's warnings: not the user's concern
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > MAX_QR_PIXELS:  # checked before anything is decoded
+                    raise QRCodeUnreadable(
+                        f"the image is above the {MAX_QR_PIXELS // 1_000_000}-megapixel limit"
+                    )
+                image.load()
+                gray = image.convert("L")
+            found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+    except QRCodeUnreadable:
+        raise
+    except Exception:  # Pillow's and zxing's errors (OSError, SyntaxError, bombs, ...)
         raise QRCodeUnreadable("the file is not a readable image") from None
-    found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
     for barcode in found:
         text = barcode.text.strip()
         if text.lower().startswith(CONTACT_CODE_PREFIX):

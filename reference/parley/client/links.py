@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from ..bundle import Bundle
 from ..errors import ParleyError, RemoteError
-from ..keys import IdentityKey, IdentityKeyPair
+from ..keys import INSTALLATION_ID_SIZE, IdentityKey, IdentityKeyPair
+from ..profile import PROFILE_1, Profile
 from ..state import dump_identity, load_identity
 from .errors import InvalidLinkPayload
 from .stores import Stores
@@ -21,6 +22,10 @@ from .stores import Stores
 __all__ = ["LINK_MAGIC", "LinkPayload", "export_link", "import_link", "parse_link"]
 
 LINK_MAGIC = b"parley-link-1\n"
+#: The largest link payload read (thousands of contacts with their bundles fit).
+MAX_LINK_BYTES = 16 << 20
+#: The longest contact name a payload may carry.
+MAX_NAME_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,26 +58,60 @@ def export_link(st: Stores, now: int, *, restore: bool) -> bytes:
     return LINK_MAGIC + json.dumps(body, sort_keys=True).encode()
 
 
-def parse_link(payload: bytes) -> LinkPayload:
+def _hex(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError("hex is text")
+    return bytes.fromhex(value)
+
+
+def _name(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_NAME_CHARS:
+        raise TypeError("a contact name is text of at most MAX_NAME_CHARS characters")
+    value.encode("utf-8")  # a lone surrogate cannot be stored: UnicodeEncodeError
+    return value
+
+
+def _list(value: object) -> list:
+    if not isinstance(value, list):
+        raise TypeError("a list")
+    return value
+
+
+def parse_link(payload: bytes, profile: Profile = PROFILE_1) -> LinkPayload:
+    """Decode and check a link payload completely (identity bindings included),
+    so that nothing is created from one that would fail half-way."""
+    if not isinstance(payload, bytes):
+        raise InvalidLinkPayload("a link payload is bytes")
+    if len(payload) > MAX_LINK_BYTES:
+        raise InvalidLinkPayload(f"a link payload is at most {MAX_LINK_BYTES >> 20} MiB")
+    damaged = InvalidLinkPayload("not a Parley link payload, or a damaged one")
+    if not payload.startswith(LINK_MAGIC):
+        raise damaged
     try:
-        if not payload.startswith(LINK_MAGIC):
-            raise ValueError
         body = json.loads(payload[len(LINK_MAGIC) :])
-        identity = load_identity(bytes.fromhex(body["identity"]))
-        restore = body["kind"] == "restore"
-        iid = bytes.fromhex(body["installation_id"]) if restore else None
-        bundles = [Bundle.from_bytes(bytes.fromhex(body["own_bundle"]))]
-        bundles += [Bundle.from_bytes(bytes.fromhex(b)) for b in body["siblings"]]
-        contacts = [
-            (
-                c["name"],
-                IdentityKey.from_bytes(bytes.fromhex(c["identity"])),
-                Bundle.from_bytes(bytes.fromhex(c["bundle"])) if c["bundle"] else None,
-            )
-            for c in body["contacts"]
-        ]
-    except (ValueError, KeyError, TypeError, AttributeError, ParleyError):
-        raise InvalidLinkPayload("not a Parley link payload, or a damaged one") from None
+        if not isinstance(body, dict) or body.get("kind") not in ("link", "restore"):
+            raise ValueError("kind")
+        identity = load_identity(_hex(body["identity"]))  # verifies its binding
+        iid = None
+        if body["kind"] == "restore":
+            iid = _hex(body["installation_id"])
+            if len(iid) != INSTALLATION_ID_SIZE:
+                raise ValueError("installation id")
+        bundles = [Bundle.from_bytes(_hex(body["own_bundle"]))]
+        bundles += [Bundle.from_bytes(_hex(b)) for b in _list(body["siblings"])]
+        contacts = []
+        for c in _list(body["contacts"]):
+            if not isinstance(c, dict):
+                raise TypeError("a contact is an object")
+            ident = IdentityKey.from_bytes(_hex(c["identity"]))
+            ident.verify(profile)
+            bundle = Bundle.from_bytes(_hex(c["bundle"])) if c["bundle"] is not None else None
+            contacts.append((_name(c["name"]), ident, bundle))
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, ParleyError):
+        # RecursionError: deeply nested JSON; ValueError: bad JSON, hex, UTF-8
+        raise damaged from None
     if any(b.identity != identity.public for b in bundles):
         raise InvalidLinkPayload("the payload's bundles are not of its identity")
     return LinkPayload(identity, iid, bundles, contacts)

@@ -6,37 +6,54 @@ through a client generated from ``proto/parley/api/v1/api.proto``.
 
 * Listening: a Unix socket (default ``HOME/api.sock``, mode 0600) or a
   loopback TCP address; any other address needs ``--tls-cert``/``--tls-key``.
+  Every option is checked (and the TLS files read and matched) before
+  anything is created.
 * Authentication: every call carries ``authorization: Bearer <token>``. The
   token is drawn at start and written to a file of mode 0600 (default
-  ``HOME/api.token``); a wrong or missing token is UNAUTHENTICATED.
-* Threads: the store's connection belongs to one worker thread; every RPC
-  and the mailbox poller hand their work to it, so store access is serial.
+  ``HOME/api.token``); a wrong or missing token is UNAUTHENTICATED. The one
+  exception is the standard health check (``grpc.health.v1.Health/Check``),
+  which a supervisor calls without a token; server reflection
+  (``grpc.reflection.v1alpha``) needs the token like the service itself.
+* Concurrency: the server runs on ``grpc.aio`` (one event loop), so an open
+  ``SubscribeEvents`` stream costs a coroutine, not a thread. The store's
+  connection belongs to one worker thread; every RPC and the mailbox poller
+  hand their store work to it, so store access is serial.
 * Events: the poller fetches the mailbox, and for each envelope commits the
   library's state change and the resulting events (table ``api_events``)
   in one store transaction, and only then acknowledges the envelope to the
   mailbox. An event stays in the table, delivered again on every new
   ``SubscribeEvents`` stream, until ``AckEvents`` marks it acknowledged.
-* Errors: a library error becomes a gRPC status with one message ending in
-  its code; anything unexpected is INTERNAL ("internal error") and logged;
-  no request stops the daemon.
+* Errors: every request field is checked (integers for their range, strings
+  for their length) before it reaches the library; a library error becomes a
+  gRPC status with one message ending in its code; a request that does not
+  decode is INVALID_ARGUMENT; anything unexpected is INTERNAL ("internal
+  error") and logged on one line. No request stops the daemon.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import hmac
+import inspect
 import ipaddress
 import logging
+import math
 import os
 import secrets
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent import futures
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 
 from ..api.v1 import api_pb2 as pb
 from ..api.v1 import api_pb2_grpc as pb_grpc
@@ -66,7 +83,15 @@ from .events import (
 )
 from .transport import MailboxTransport
 
-__all__ = ["ApiServer", "EventLog", "check_listen_address", "event_to_proto"]
+__all__ = [
+    "ApiServer",
+    "EventLog",
+    "ServeOptions",
+    "check_listen_address",
+    "check_serve_options",
+    "event_to_proto",
+    "serve",
+]
 
 log = logging.getLogger("parley.serve")
 T = TypeVar("T")
@@ -74,6 +99,24 @@ T = TypeVar("T")
 #: The largest message body accepted by SendMessage (the envelope limit then applies).
 MAX_BODY = 60_000
 MAX_HISTORY = 1000
+#: The longest contact name (or contact reference) a request may hold, in characters.
+MAX_NAME = 200
+#: The longest contact code AddContact accepts (a code of many installations fits).
+MAX_CODE = 16_384
+#: Event ids are SQLite row ids: 1 to 2**63 - 1.
+MAX_EVENT_ID = 2**63 - 1
+MAX_ACK_IDS = 10_000
+#: Open SubscribeEvents streams at once; past it, RESOURCE_EXHAUSTED. Below the
+#: server's limit on concurrent calls, so that streams never starve other calls.
+MAX_STREAMS = 128
+MAX_CONCURRENT_RPCS = 256
+#: The poll interval's bounds, seconds.
+MIN_INTERVAL, MAX_INTERVAL = 0.01, 3600.0
+#: The longest path of a Unix socket (sun_path holds 108 bytes with its NUL).
+MAX_SOCKET_PATH = 107
+#: The API service's full name; the health check answers for it and for "".
+API_SERVICE = pb.DESCRIPTOR.services_by_name["ParleyService"].full_name
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 _EVENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_events (
@@ -244,8 +287,86 @@ class EventLog:
 # -- the service -----------------------------------------------------------------------
 
 
+class _Undecodable:
+    """What the request deserializer hands on for bytes that are not the request."""
+
+    __slots__ = ()
+
+
+_UNDECODABLE = _Undecodable()
+_NOT_DECODED = "the request does not decode as its protobuf message"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+def _status_of(exc: Exception, method: str) -> tuple[grpc.StatusCode, str]:
+    """The status and message for an exception a handler raised."""
+    if isinstance(exc, RequestError):
+        return exc.code, exc.message
+    if isinstance(exc, ParleyError):
+        code = next(c for cls, c in _STATUS if isinstance(exc, cls))
+        return code, f"{exc.message} [{exc.code}]"
+    log.error("internal error in %s: %s", method, _one_line(exc))
+    log.debug("internal error in %s", method, exc_info=exc)
+    return grpc.StatusCode.INTERNAL, "internal error (see the daemon's log)"
+
+
+def _check_request(request: Any) -> None:
+    if isinstance(request, _Undecodable):
+        raise _bad(_NOT_DECODED)
+
+
+Handler = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+def _unary(fn: Handler) -> Handler:
+    """A unary RPC: every exception becomes a status with one message."""
+
+    @functools.wraps(fn)
+    async def handler(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            _check_request(request)
+            return await fn(self, request, context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            code, message = _status_of(exc, fn.__name__)
+        await context.abort(code, message)
+
+    return handler
+
+
+def _stream(fn: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+    """A server-streaming RPC, with the same error handling as :func:`_unary`."""
+
+    @functools.wraps(fn)
+    async def handler(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            _check_request(request)
+            async for item in fn(self, request, context):
+                yield item
+            return
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            code, message = _status_of(exc, fn.__name__)
+        await context.abort(code, message)
+
+    return handler
+
+
+def _check_name(field: str, value: str, *, limit: int = MAX_NAME) -> None:
+    if len(value) > limit:
+        raise _bad(f"{field} is above the {limit}-character limit")
+    if not value.isprintable():
+        raise _bad(f"{field} holds a character that is not printable (a control character)")
+
+
 class ApiServer(pb_grpc.ParleyServiceServicer):
-    """ParleyService over one account. Store work runs on one worker thread."""
+    """ParleyService over one account, on grpc.aio. Store work runs on one thread."""
 
     def __init__(
         self,
@@ -257,44 +378,68 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
         self.mailbox = mailbox
         self.poll_interval = poll_interval
         self._worker = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-        self._changed = threading.Condition()
-        self._generation = 0
-        self._stopping = threading.Event()
-        self.account: Account = self._run(open_account)
-        self.events: EventLog = self._run(lambda: EventLog(self.account))
-        self._run(lambda: mailbox.register(self.account.account_id, self.account.installation_id))
-        self._poller = threading.Thread(target=self._poll_loop, name="poller", daemon=True)
+        self._stopping = asyncio.Event()
+        self._changed = asyncio.Event()  # set, then replaced, when new events are stored
+        self._poll_error = ""
+        self._poller: asyncio.Task[None] | None = None
+        self.streams = 0  # open SubscribeEvents streams
+        try:
+            self.account: Account = self._run_sync(open_account)
+        except BaseException:
+            self._worker.shutdown(wait=True)
+            raise
+        try:
+            self.events: EventLog = self._run_sync(lambda: EventLog(self.account))
+            self._run_sync(
+                lambda: mailbox.register(self.account.account_id, self.account.installation_id)
+            )
+        except BaseException:
+            self._run_sync(self.account.close)
+            self._worker.shutdown(wait=True)
+            raise
 
     # -- plumbing
 
-    def _run(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the store's thread and return its result (or raise)."""
+    def _run_sync(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the store's thread and wait for it (outside the event loop)."""
         return self._worker.submit(fn).result()
 
-    def start_polling(self) -> None:
-        self._poller.start()
+    async def _run(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the store's thread; the event loop goes on meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn)
 
-    def stop(self) -> None:
-        self._stopping.set()
-        with self._changed:
-            self._changed.notify_all()
-        if self._poller.is_alive():
-            self._poller.join(timeout=5)
-        self._run(self.account.close)
-        self._worker.shutdown(wait=True)
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
-    def _poll_loop(self) -> None:
+    async def poll_forever(self) -> None:
+        """Poll the mailbox every ``poll_interval`` seconds until :meth:`aclose`."""
         while not self._stopping.is_set():
             try:
-                count = self._run(self.poll_once)
-            except Exception:  # a broken mailbox must not stop the daemon
-                log.exception("polling the mailbox failed")
+                count = await self._run(self.poll_once)
+                self._poll_error = ""
+            except Exception as exc:  # a broken mailbox must not stop the daemon
+                if _one_line(exc) != self._poll_error:  # once, not every interval
+                    self._poll_error = _one_line(exc)
+                    log.error("polling the mailbox failed: %s", self._poll_error)
                 count = 0
             if count:
-                with self._changed:
-                    self._generation += 1
-                    self._changed.notify_all()
-            self._stopping.wait(self.poll_interval)
+                self._notify()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
+
+    def start_polling(self) -> None:
+        """Start :meth:`poll_forever` on the running event loop."""
+        self._poller = asyncio.create_task(self.poll_forever())
+
+    async def aclose(self) -> None:
+        """Stop polling and streaming, then close the store."""
+        self._stopping.set()
+        self._notify()
+        if self._poller is not None:
+            await self._poller
+        await self._run(self.account.close)
+        self._worker.shutdown(wait=True)
 
     def poll_once(self) -> int:
         """Receive what waits in the mailbox; return the number of events stored."""
@@ -323,29 +468,21 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
 
     # -- RPCs
 
-    def _call(self, context: grpc.ServicerContext, fn: Callable[[], T]) -> T:
-        try:
-            return self._run(fn)
-        except RequestError as exc:
-            context.abort(exc.code, exc.message)
-        except ParleyError as exc:
-            code = next(c for cls, c in _STATUS if isinstance(exc, cls))
-            context.abort(code, f"{exc.message} [{exc.code}]")
-        except Exception:
-            log.exception("internal error")
-            context.abort(grpc.StatusCode.INTERNAL, "internal error (see the daemon's log)")
-        raise AssertionError("unreachable")  # pragma: no cover
+    @_unary
+    async def GetAccount(self, request: Any, context: Any) -> pb.GetAccountResponse:
+        def run() -> pb.GetAccountResponse:
+            a = self.account
+            return pb.GetAccountResponse(
+                account_id=a.account_id,
+                fingerprint=a.fingerprint,
+                installation_id=a.installation_id,
+                identity=a.identity.to_bytes(),
+            )
 
-    def GetAccount(self, request: Any, context: grpc.ServicerContext) -> pb.GetAccountResponse:
-        a = self.account
-        return pb.GetAccountResponse(
-            account_id=a.account_id,
-            fingerprint=a.fingerprint,
-            installation_id=a.installation_id,
-            identity=a.identity.to_bytes(),
-        )
+        return await self._run(run)
 
-    def ListInstallations(self, request: Any, context: grpc.ServicerContext) -> Any:
+    @_unary
+    async def ListInstallations(self, request: Any, context: Any) -> Any:
         def run() -> pb.ListInstallationsResponse:
             return pb.ListInstallationsResponse(
                 installations=[
@@ -358,44 +495,47 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
                 ]
             )
 
-        return self._call(context, run)
+        return await self._run(run)
 
-    def GetContactCode(self, request: Any, context: grpc.ServicerContext) -> Any:
+    @_unary
+    async def GetContactCode(self, request: Any, context: Any) -> Any:
         def run() -> pb.GetContactCodeResponse:
             return pb.GetContactCodeResponse(
                 code=self.account.contact_code(), bundle=self.account.bundle().to_bytes()
             )
 
-        return self._call(context, run)
+        return await self._run(run)
 
-    def AddContact(self, request: Any, context: grpc.ServicerContext) -> Any:
+    @_unary
+    async def AddContact(self, request: Any, context: Any) -> Any:
         code = request.code.strip()
         if not code:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "code is empty: give a contact code")
+            raise _bad("code is empty: give a contact code")
+        if len(code) > MAX_CODE:
+            raise _bad(f"code is above the {MAX_CODE}-character limit")
+        _check_name("name", request.name)
 
         def run() -> pb.AddContactResponse:
             contact, _events = self.account.add_contact(code, request.name or None)
             return pb.AddContactResponse(contact=_contact(contact))
 
-        return self._call(context, run)
+        return await self._run(run)
 
-    def ListContacts(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._call(
-            context,
-            lambda: pb.ListContactsResponse(
-                contacts=[_contact(c) for c in self.account.contacts()]
-            ),
+    @_unary
+    async def ListContacts(self, request: Any, context: Any) -> Any:
+        return await self._run(
+            lambda: pb.ListContactsResponse(contacts=[_contact(c) for c in self.account.contacts()])
         )
 
-    def SendMessage(self, request: Any, context: grpc.ServicerContext) -> Any:
+    @_unary
+    async def SendMessage(self, request: Any, context: Any) -> Any:
         if not request.contact:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "contact is empty: give a name")
+            raise _bad("contact is empty: give a name")
+        _check_name("contact", request.contact)
         if not request.body:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "body is empty")
+            raise _bad("body is empty")
         if len(request.body) > MAX_BODY:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, f"body is above the {MAX_BODY}-byte limit"
-            )
+            raise _bad(f"body is above the {MAX_BODY}-byte limit")
 
         def run() -> pb.SendMessageResponse:
             contact = self.account.contact(request.contact)
@@ -409,39 +549,50 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
                 delivered_installations=len(targets),
             )
 
-        return self._call(context, run)
+        return await self._run(run)
 
-    def SubscribeEvents(
-        self, request: Any, context: grpc.ServicerContext
-    ) -> Iterator[pb.SubscribeEventsResponse]:
-        last = 0
-        while context.is_active() and not self._stopping.is_set():
-            with self._changed:
-                generation = self._generation
-            batch = self._call(context, lambda last=last: self.events.pending(last))
-            for event in batch:
-                last = event.event_id
-                yield pb.SubscribeEventsResponse(event=event)
-            if batch:
-                continue
-            with self._changed:
-                if self._generation == generation:
-                    self._changed.wait(timeout=1.0)
+    @_stream
+    async def SubscribeEvents(
+        self, request: Any, context: Any
+    ) -> AsyncIterator[pb.SubscribeEventsResponse]:
+        if self.streams >= MAX_STREAMS:
+            raise RequestError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, f"at most {MAX_STREAMS} open event streams"
+            )
+        self.streams += 1
+        try:
+            last = 0
+            while not self._stopping.is_set():
+                changed = self._changed  # before the query: no event slips in between
+                batch = await self._run(lambda last=last: self.events.pending(last))
+                for event in batch:
+                    last = event.event_id
+                    yield pb.SubscribeEventsResponse(event=event)
+                if batch:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), 5.0)
+        finally:
+            self.streams -= 1
 
-    def AckEvents(self, request: Any, context: grpc.ServicerContext) -> Any:
+    @_unary
+    async def AckEvents(self, request: Any, context: Any) -> Any:
         ids = list(request.event_ids)
         if not ids:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "event_ids is empty")
-        if len(ids) > 10_000:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "at most 10000 event ids per call")
-        return self._call(context, lambda: pb.AckEventsResponse(acknowledged=self.events.ack(ids)))
+            raise _bad("event_ids is empty")
+        if len(ids) > MAX_ACK_IDS:
+            raise _bad(f"at most {MAX_ACK_IDS} event ids per call")
+        for rowid in ids:
+            if not 1 <= rowid <= MAX_EVENT_ID:
+                raise _bad(f"event id {rowid} is out of range (1 to 2^63-1)")
+        return await self._run(lambda: pb.AckEventsResponse(acknowledged=self.events.ack(ids)))
 
-    def ListMessages(self, request: Any, context: grpc.ServicerContext) -> Any:
+    @_unary
+    async def ListMessages(self, request: Any, context: Any) -> Any:
         limit = request.limit or 100
         if limit > MAX_HISTORY:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, f"limit must be 1 to {MAX_HISTORY} (0: 100)"
-            )
+            raise _bad(f"limit must be 1 to {MAX_HISTORY} (0: 100)")
+        _check_name("contact", request.contact)
         direction = {"in": pb.DIRECTION_INCOMING, "out": pb.DIRECTION_OUTGOING}
 
         def run() -> pb.ListMessagesResponse:
@@ -461,57 +612,137 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
                 ]
             )
 
-        return self._call(context, run)
+        return await self._run(run)
 
-    def CreateLinkPayload(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._call(
-            context, lambda: pb.CreateLinkPayloadResponse(payload=self.account.export_link())
+    @_unary
+    async def CreateLinkPayload(self, request: Any, context: Any) -> Any:
+        return await self._run(
+            lambda: pb.CreateLinkPayloadResponse(payload=self.account.export_link())
         )
 
 
-# -- authentication --------------------------------------------------------------------
+# -- authentication and request decoding -----------------------------------------------
+
+_HANDLER_KINDS = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
+_DENIED = (
+    "missing or wrong token: send 'authorization: Bearer <token>' "
+    "with the token from the daemon's token file"
+)
 
 
-class TokenAuth(grpc.ServerInterceptor):
-    """Refuse every call without ``authorization: Bearer <token>``."""
+def _lenient(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """A request deserializer that hands on :data:`_UNDECODABLE` instead of raising."""
 
-    def __init__(self, token: str) -> None:
+    def run(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception:
+            return _UNDECODABLE
+
+    return run
+
+
+async def _refuse_undecodable(request: Any, context: grpc.aio.ServicerContext) -> None:
+    if isinstance(request, _Undecodable):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _NOT_DECODED)
+
+
+def _decoding_checked(handler: Any, kind: Callable[..., Any]) -> Any:
+    """``handler`` with a request that does not decode refused as INVALID_ARGUMENT
+    (gRPC itself would answer UNKNOWN with the parser's message), for every
+    service: the API, health, reflection."""
+    if handler.request_deserializer is None:
+        return handler
+    streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
+    if streaming_in:
+        behaviour = handler.stream_stream if streaming_out else handler.stream_unary
+    else:
+        behaviour = handler.unary_stream if streaming_out else handler.unary_unary
+
+    async def checked(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
+        async for request in requests:
+            await _refuse_undecodable(request, context)
+            yield request
+
+    async def arguments(request: Any, context: Any) -> Any:
+        if streaming_in:
+            return checked(request, context)
+        await _refuse_undecodable(request, context)
+        return request
+
+    if streaming_out and inspect.isasyncgenfunction(behaviour):
+
+        async def run_stream(request: Any, context: Any) -> AsyncIterator[Any]:
+            async for item in behaviour(await arguments(request, context), context):
+                yield item
+
+        run: Callable[..., Any] = run_stream
+    else:  # a coroutine (a stream written with context.write, or one answer)
+
+        async def run(request: Any, context: Any) -> Any:
+            return await behaviour(await arguments(request, context), context)
+
+    return kind(
+        run,
+        request_deserializer=_lenient(handler.request_deserializer),
+        response_serializer=handler.response_serializer,
+    )
+
+
+class TokenAuth(grpc.aio.ServerInterceptor):
+    """Refuse every call without ``authorization: Bearer <token>``, except ``open``
+    methods (the health check). A request that does not decode is INVALID_ARGUMENT."""
+
+    def __init__(self, token: str, open_methods: frozenset[str] = frozenset({HEALTH_CHECK})):
         self._expected = f"Bearer {token}".encode()
+        self._open = open_methods
 
-    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        given = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+    def _authorized(self, details: grpc.HandlerCallDetails) -> bool:
+        given = dict(details.invocation_metadata or ()).get("authorization", "")
         if isinstance(given, bytes):  # pragma: no cover - only -bin keys are bytes
             given = given.decode("latin-1")
-        if hmac.compare_digest(given.encode("utf-8", "replace"), self._expected):
-            return handler
-        message = (
-            "missing or wrong token: send 'authorization: Bearer <token>' "
-            "with the token from the daemon's token file"
-        )
+        return hmac.compare_digest(given.encode("utf-8", "replace"), self._expected)
 
-        def deny(request: Any, context: grpc.ServicerContext) -> Any:
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        kind = _HANDLER_KINDS[(handler.request_streaming, handler.response_streaming)]
+        if method in self._open or self._authorized(handler_call_details):
+            return _decoding_checked(handler, kind)
 
-        def deny_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+        async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+
+        async def deny_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
             yield  # pragma: no cover
 
-        kind = (
-            grpc.unary_stream_rpc_method_handler
-            if handler.response_streaming
-            else grpc.unary_unary_rpc_method_handler
-        )
         return kind(
             deny_stream if handler.response_streaming else deny,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=lambda data: None,  # a refused request is not decoded
             response_serializer=handler.response_serializer,
         )
 
 
-# -- listening -------------------------------------------------------------------------
+# -- options and listening -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """Checked options of ``parley serve``: a socket path, or a host and port."""
+
+    socket_path: Path | None
+    host: str | None
+    port: int | None
+    tls: tuple[bytes, bytes] | None  # (PEM private key, PEM certificate chain)
+    poll_interval: float
 
 
 def check_listen_address(listen: str, tls: bool) -> tuple[str, int]:
@@ -536,15 +767,188 @@ def check_listen_address(listen: str, tls: bool) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def _check_socket_path(path: Path, *, folder_made_later: bool = False) -> None:
+    parent = path.parent
+    if not parent.is_dir() and not (folder_made_later and not parent.exists()):
+        raise InvalidArgument(f"--socket: the folder {parent} does not exist")
+    if len(os.fsencode(path.absolute())) > MAX_SOCKET_PATH:
+        raise InvalidArgument(
+            f"--socket: {path} is too long for a Unix socket (at most {MAX_SOCKET_PATH} bytes)"
+        )
+    if path.exists() or path.is_symlink():
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise InvalidArgument(f"--socket: {path} exists and is not a socket")
+        if _socket_answers(path):  # a live daemon's: never take it over
+            raise TransportError(f"{path} is in use: another daemon listens on it")
+
+
+def _socket_answers(path: Path) -> bool:
+    """True if something accepts connections on the Unix socket ``path``."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False  # left by a daemon that died: safe to replace
+    return True
+
+
+def _read_option_file(option: str, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidArgument(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
+
+
+def load_tls(cert_path: Path, key_path: Path) -> tuple[bytes, bytes]:
+    """Read a PEM certificate chain and its private key; check that they match."""
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    cert_pem = _read_option_file("--tls-cert", cert_path)
+    key_pem = _read_option_file("--tls-key", key_path)
+    try:
+        certs = x509.load_pem_x509_certificates(cert_pem)
+    except ValueError:
+        raise InvalidArgument(f"--tls-cert: {cert_path} holds no PEM certificate") from None
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise InvalidArgument(
+            f"--tls-key: {key_path} holds no unencrypted PEM private key"
+        ) from None
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(*spki) != certs[0].public_key().public_bytes(*spki):
+        raise InvalidArgument(f"--tls-key: {key_path} is not the key of {cert_path}")
+    return key_pem, cert_pem
+
+
+def check_serve_options(
+    *,
+    socket_path: Path | None,
+    listen: str | None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    poll_interval: float = 0.2,
+    socket_folder_made_later: bool = False,
+    token_file: Path | None = None,
+) -> ServeOptions:
+    """Every option of ``parley serve``, checked before anything is created.
+
+    ``socket_folder_made_later``: the socket's folder may be missing (the
+    default socket lies in the home, which the first start creates).
+    """
+    if (
+        not isinstance(poll_interval, int | float)
+        or not math.isfinite(poll_interval)
+        or not MIN_INTERVAL <= poll_interval <= MAX_INTERVAL
+    ):
+        raise InvalidArgument(
+            f"--interval wants seconds from {MIN_INTERVAL} to {MAX_INTERVAL:g}, "
+            f"not {poll_interval!r}"
+        )
+    if (tls_cert is None) != (tls_key is None):
+        raise InvalidArgument("give both --tls-cert and --tls-key, or neither")
+    if token_file is not None and (token_file.is_dir() or token_file.is_symlink()):
+        raise InvalidArgument(f"--token-file: {token_file} is a folder or a link, not a file")
+    tls = None
+    if tls_cert is not None and tls_key is not None:
+        if listen is None:
+            raise InvalidArgument("--tls-cert and --tls-key go with --listen")
+        tls = load_tls(tls_cert, tls_key)
+    if listen is not None:
+        host, port = check_listen_address(listen, tls is not None)
+        return ServeOptions(None, host, port, tls, float(poll_interval))
+    if socket_path is None:
+        raise InvalidArgument("give --socket or --listen")
+    _check_socket_path(socket_path, folder_made_later=socket_folder_made_later)
+    return ServeOptions(socket_path, None, None, None, float(poll_interval))
+
+
 def write_token(path: Path) -> str:
     """Draw a token and write it to ``path`` with mode 0600."""
     token = secrets.token_urlsafe(32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as f:
         os.fchmod(f.fileno(), 0o600)  # an older file may have had other bits
         f.write(token + "\n")
     return token
+
+
+_BIND_FAILED = (
+    "cannot listen on {}: the address is in use or not available (GRPC_VERBOSITY=debug tells more)"
+)
+
+
+def _bind(server: grpc.aio.Server, options: ServeOptions) -> str:
+    """Add the listening port; return where the server listens."""
+    if options.socket_path is not None:
+        path = options.socket_path
+        if path.exists() or path.is_symlink():
+            path.unlink()  # a socket left by an earlier daemon (checked: it is one)
+        address = f"unix:{path}"
+        old = os.umask(0o177)  # the socket file: owner only
+        try:
+            server.add_insecure_port(address)
+        except RuntimeError:
+            raise TransportError(_BIND_FAILED.format(address)) from None
+        finally:
+            os.umask(old)
+        return address
+    assert options.host is not None and options.port is not None
+    host = options.host
+    address = f"[{host}]:{options.port}" if ":" in host else f"{host}:{options.port}"
+    try:
+        if options.tls is not None:
+            creds = grpc.ssl_server_credentials([options.tls])
+            bound = server.add_secure_port(address, creds)
+        else:
+            bound = server.add_insecure_port(address)
+    except RuntimeError:
+        raise TransportError(_BIND_FAILED.format(address)) from None
+    return f"{host}:{bound}"
+
+
+async def _serve_async(
+    api: ApiServer,
+    options: ServeOptions,
+    token_file: Path,
+    ready: Callable[[str], None],
+    stop: threading.Event,
+) -> None:
+    try:
+        token = write_token(token_file)
+    except BaseException:
+        await api.aclose()
+        raise
+    server = grpc.aio.server(
+        interceptors=[TokenAuth(token)],
+        maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
+        options=[("grpc.max_receive_message_length", 256 * 1024)],
+    )
+    pb_grpc.add_ParleyServiceServicer_to_server(api, server)
+    checker = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(checker, server)
+    reflection.enable_server_reflection(
+        [API_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    try:
+        where = _bind(server, options)
+        await server.start()
+        for service in ("", API_SERVICE):
+            await checker.set(service, health_pb2.HealthCheckResponse.SERVING)
+        api.start_polling()
+        ready(f"serving {API_SERVICE} on {where}; token in {token_file}")
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+    finally:
+        await checker.enter_graceful_shutdown()
+        await server.stop(grace=1)
+        await api.aclose()
 
 
 def serve(
@@ -561,55 +965,22 @@ def serve(
     stop: threading.Event | None = None,
 ) -> int:
     """Run the daemon until ``stop`` is set (or KeyboardInterrupt / SIGTERM)."""
-    if (tls_cert is None) != (tls_key is None):
-        raise InvalidArgument("give both --tls-cert and --tls-key, or neither")
-    if listen is not None:
-        host, port = check_listen_address(listen, tls_cert is not None)
-    api = ApiServer(open_account, mailbox, poll_interval=poll_interval)
-    token = write_token(token_file)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="rpc"),
-        interceptors=[TokenAuth(token)],
-        maximum_concurrent_rpcs=64,
-        options=[("grpc.max_receive_message_length", 256 * 1024)],
+    options = check_serve_options(
+        socket_path=socket_path,
+        listen=listen,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        poll_interval=poll_interval,
+        token_file=token_file,
     )
-    pb_grpc.add_ParleyServiceServicer_to_server(api, server)
-    if listen is not None:
-        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if tls_cert is not None and tls_key is not None:
-            creds = grpc.ssl_server_credentials([(tls_key.read_bytes(), tls_cert.read_bytes())])
-            bound = server.add_secure_port(address, creds)
-        else:
-            bound = server.add_insecure_port(address)
-        where = f"{host}:{bound}"
-    else:
-        assert socket_path is not None
-        if socket_path.exists() or socket_path.is_symlink():
-            if not stat.S_ISSOCK(socket_path.lstat().st_mode):
-                raise InvalidArgument(f"{socket_path} exists and is not a socket")
-            socket_path.unlink()
-        old = os.umask(0o177)  # the socket file: owner only
-        try:
-            server.add_insecure_port(f"unix:{socket_path}")
-            server.start()
-        finally:
-            os.umask(old)
-        where = f"unix:{socket_path}"
-    if listen is not None:
-        server.start()
-    api.start_polling()
-    ready(f"serving parley.api.v1.ParleyService on {where}; token in {token_file}")
-    stop = stop or threading.Event()
+    api = ApiServer(open_account, mailbox, poll_interval=options.poll_interval)
     try:
-        while not stop.wait(0.5):
-            pass
+        asyncio.run(_serve_async(api, options, token_file, ready, stop or threading.Event()))
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop(grace=1).wait()
-        api.stop()
-        if socket_path is not None and listen is None:
-            socket_path.unlink(missing_ok=True)
+        if options.socket_path is not None:
+            options.socket_path.unlink(missing_ok=True)
     return 0
 
 
