@@ -45,8 +45,9 @@ lint: $(STAMP) $(BUF) check-proto ## ruff, buf lint, generated-code freshness
 
 test: $(STAMP) ## the test suite
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory ts-test
 
-bench: $(STAMP) ## benchmarks: the core against bare pyca/cryptography; the library with its store
+bench: $(STAMP) ts-bench ## benchmarks: the core against bare pyca/cryptography; the library with its store
 	$(PY) bench/run.py
 	$(PY) bench/library.py
 	$(PY) bench/planted.py
@@ -73,6 +74,7 @@ conformance: $(STAMP) ## every vector against the reference driver over gRPC, th
 	$(PY) -m parley.conformance -q --known-failures reference/parley/conformance/known_failures/reference.txt
 	$(PY) -m parley.conformance -q --report-dir build/conformance/interop \
 	  --peer-command "$(PY) -m parley.conformance.driver --port {port}"
+	$(MAKE) --no-print-directory ts-conformance
 
 mutants: $(STAMP) ## wrong variants of the reference; every one must fail a vector
 	$(PY) -m parley.conformance.mutants
@@ -102,3 +104,38 @@ traceability: $(STAMP) ## requirements -> vectors and tests; fails on an uncover
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build *.egg-info reference/*.egg-info
+	rm -rf $(TS)/node_modules $(TS)/dist
+
+# -- TypeScript (typescript/, npm package @parley/protocol) ------------------------
+TS       := typescript
+TS_STAMP := $(TS)/node_modules/.installed
+TS_DRIVER := node $(TS)/dist/driver.js --port {port}
+.PHONY: ts-setup ts-build ts-check-gen ts-test ts-conformance ts-bench ts-page
+
+ts-setup: $(TS_STAMP) ## install the TypeScript side's packages (npm ci from package-lock.json)
+
+$(TS_STAMP): $(TS)/package.json $(TS)/package-lock.json
+	cd $(TS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+ts-build: $(TS_STAMP) ## compile typescript/ (strict) into typescript/dist; type-check its tests and page
+	cd $(TS) && node_modules/.bin/tsc -p tsconfig.json && node_modules/.bin/tsc -p tsconfig.check.json
+
+ts-check-gen: $(TS_STAMP) ## fail if typescript/src/gen is not what buf generate makes from proto/
+	$(TS)/scripts/check-gen.sh
+
+ts-page: $(TS_STAMP) ## the browser page (vectors + demo) into typescript/dist/web
+	cd $(TS) && node scripts/build-web.mjs
+
+ts-test: ts-build ts-check-gen ## vitest: vectors, Wycheproof, properties, state fixtures, Chromium
+	cd $(TS) && node_modules/.bin/vitest run
+
+ts-conformance: $(STAMP) ts-build ## every vector against the TypeScript driver, then pairwise with Python both ways
+	$(PY) -m parley.conformance -q --report-dir build/conformance/typescript --command "$(TS_DRIVER)"
+	$(PY) -m parley.conformance -q --report-dir build/conformance/interop-python-typescript \
+	  --command "$(PY) -m parley.conformance.driver --port {port}" --peer-command "$(TS_DRIVER)"
+	$(PY) -m parley.conformance -q --report-dir build/conformance/interop-typescript-python \
+	  --command "$(TS_DRIVER)" --peer-command "$(PY) -m parley.conformance.driver --port {port}"
+
+ts-bench: ts-build ## the TypeScript core against a straight-line floor of the same noble calls
+	node $(TS)/dist/bench/run.js

@@ -6,7 +6,8 @@ The policy each test enforces (spec: profile.md, "Primitives"):
   points, non-canonical encodings), except an all-zero result, which raises
   ZeroSharedSecret; ``invalid`` raises a Parley error.
 * Ed25519: ``valid`` verifies; ``invalid`` raises InvalidSignature (InvalidKey
-  for a key that is not a point), never another exception.
+  for a key that is not a point, MalformedMessage for a signature that is not
+  64 bytes), never another exception.
 * HKDF-SHA256: ``valid`` gives ``okm``; a too-large size raises InvalidArgument.
 * HMAC-SHA256: the tag (truncated to ``tagSize``) matches for ``valid`` and not
   for ``invalid``; ``hmac_sha256_verify`` accepts only a valid full 32-byte tag.
@@ -125,8 +126,10 @@ def test_ed25519(group: dict, test: dict) -> None:
     if test["result"] == "valid":
         assert ed25519_verify(public, msg, sig) is None
     else:
-        # Any other exception propagates and fails the test.
-        with pytest.raises((InvalidSignature, InvalidKey)):
+        # Any other exception propagates and fails the test. A signature that
+        # is not 64 bytes is malformed input (WIRE-001), never a failed check.
+        expected = (InvalidSignature, InvalidKey) if len(sig) == 64 else MalformedMessage
+        with pytest.raises(expected):
             ed25519_verify(public, msg, sig)
 
 

@@ -598,7 +598,7 @@ def test_no_reset_without_a_usable_bundle_of_the_peer(tmp_path):
 # -- NOBUNDLE-020: the no-bundle replay cache ------------------------------------------
 
 
-@pytest.mark.requirement("NOBUNDLE-020")
+@pytest.mark.requirement("NOBUNDLE-020", "NOBUNDLE-011")
 def test_no_bundle_replay_cache_records_after_decryption_and_never_expires(tmp_path):
     w = World(tmp_path)
     alice, bob = w.account("alice"), w.account("bob")
@@ -619,6 +619,10 @@ def test_no_bundle_replay_cache_records_after_decryption_and_never_expires(tmp_p
     [event] = undecryptable(alice.receive(rewrap(data, bundle=None)))
     assert event.reason == "REPLAYED_INITIAL_MESSAGE"
     assert len(alice.history()) == 1
+    # NOBUNDLE-011: the cache comes before the MAC, so an altered copy of an
+    # accepted message is a replay too, not a forgery.
+    [event] = undecryptable(alice.receive(rewrap(data, copies=[forged], bundle=None)))
+    assert event.reason == "REPLAYED_INITIAL_MESSAGE"
 
 
 # -- SEC-001: the replay guard is durable and atomic with the sessions -------------------

@@ -90,6 +90,25 @@ def test_vector_and_test_citations_are_defined(index: sr.SpecIndex) -> None:
     assert matrix.unknown() == []
 
 
+def test_every_must_has_a_vector_or_a_reason_and_a_test() -> None:
+    """A MUST no vector cites has its reason in spec/not-observable.toml and a test."""
+    matrix = traceability.build(ROOT)
+    assert matrix.reason_problems() == []
+    cov = matrix.covering()
+    for req_id in matrix.reasons:
+        assert cov[req_id]["test"], f"{req_id} is not observable, but no test covers it"
+
+
+def test_a_must_without_vector_or_reason_is_reported() -> None:
+    matrix = traceability.build(ROOT)
+    req_id = next(iter(matrix.reasons))
+    del matrix.reasons[req_id]
+    assert any(req_id in p and "no vector" in p for p in matrix.reason_problems())
+    cited = next(c for c in matrix.citations if c.kind == "vector").ids[0]
+    matrix.reasons[cited] = "stale"
+    assert any(cited in p and "a vector covers" in p for p in matrix.reason_problems())
+
+
 def test_vector_files_cite_only_defined_ids(index: sr.SpecIndex) -> None:
     prefixes = _known_prefixes(index)
     missing = {}
@@ -162,14 +181,21 @@ def test_schemas_are_included_not_copied() -> None:
 
 @pytest.mark.requirement("ERR-004")
 def test_error_registry_matches_the_code() -> None:
+    from parley.client.errors import CLIENT_ERROR_CODES
     from parley.errors import ERROR_CODES, LocalError, RemoteError
 
-    table = {}
+    table, library = {}, {}
+    target = table
     for line in (SPEC / "errors.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("### Library codes"):
+            target = library
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and re.fullmatch(r"`[A-Z_]+`", cells[0]):
-            table[cells[0].strip("`")] = cells
+            target[cells[0].strip("`")] = cells
     assert sorted(table) == sorted(ERROR_CODES)
+    assert library and set(library) <= set(CLIENT_ERROR_CODES)
+    for code, cells in library.items():
+        assert f"`{CLIENT_ERROR_CODES[code].__name__}`" in cells[1], code
     for code, cls in ERROR_CODES.items():
         _, cls_cell, kind, meaning, behaviour = table[code]
         assert f"`{cls.__name__}`" in cls_cell, code

@@ -14,6 +14,11 @@ when a MUST has no coverage, when a vector or a test cites an ID the spec does
 not define, or when the spec itself has an indexing error. An uncovered SHOULD
 is a warning.
 
+A MUST that no vector cites must have its reason recorded in
+``spec/not-observable.toml`` (why the conformance driver cannot observe it) and
+must then be covered by a test; a MUST that a vector cites must not be listed
+there.
+
 Usage: traceability.py [--out PATH] [--no-fail]
 """
 
@@ -23,6 +28,7 @@ import argparse
 import ast
 import json
 import sys
+import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +41,15 @@ ROOT = sr.ROOT
 VECTORS = ROOT / "test-vectors"
 TESTS = ROOT / "tests"
 DEFAULT_OUT = ROOT / "docs" / "_generated" / "traceability.md"
+NOT_OBSERVABLE = ROOT / "spec" / "not-observable.toml"
+
+
+def not_observable(path: Path = NOT_OBSERVABLE) -> dict[str, str]:
+    """ID -> why no vector can pin it through the driver."""
+    if not path.exists():
+        return {}
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {req_id: entry["reason"] for req_id, entry in data.items()}
 
 
 @dataclass
@@ -49,6 +64,27 @@ class Matrix:
     index: sr.SpecIndex
     citations: list[Citation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # unreadable sources
+    reasons: dict[str, str] = field(default_factory=dict)  # spec/not-observable.toml
+
+    def reason_problems(self) -> list[str]:
+        """MUSTs without a vector and without a reason; reasons that are stale or unknown."""
+        cov = self.covering()
+        out = []
+        for req in self.index.by_level("MUST"):
+            vectors = cov.get(req.id, {"vector": []})["vector"]
+            if not vectors and req.id not in self.reasons:
+                out.append(
+                    f"MUST {req.id} ({req.path}:{req.line}) has no vector and no reason in "
+                    "spec/not-observable.toml"
+                )
+        for req_id in sorted(self.reasons):
+            if req_id not in self.index.requirements:
+                out.append(
+                    f"spec/not-observable.toml lists {req_id}, which the spec does not define"
+                )
+            elif cov.get(req_id, {"vector": []})["vector"]:
+                out.append(f"spec/not-observable.toml lists {req_id}, which a vector covers")
+        return out
 
     def covering(self) -> dict[str, dict[str, list[str]]]:
         """ID -> {"vector": [...], "test": [...]}."""
@@ -185,7 +221,7 @@ def marked_test_citations(tests: Path = TESTS) -> tuple[list[Citation], list[str
 
 def build(root: Path = ROOT) -> Matrix:
     index = sr.parse(root / "spec")
-    matrix = Matrix(index)
+    matrix = Matrix(index, reasons=not_observable(root / "spec" / "not-observable.toml"))
     for collect, where in (
         (vector_citations, root / "test-vectors"),
         (marked_test_citations, root / "tests"),
@@ -236,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     for req in matrix.uncovered("MUST"):
         print(f"error: MUST {req.id} ({req.path}:{req.line}) has no vector and no test")
         failures += 1
+    for problem in matrix.reason_problems():
+        print(f"error: {problem}")
+        failures += 1
     for req in matrix.uncovered("SHOULD"):
         print(f"warning: SHOULD {req.id} ({req.path}:{req.line}) has no vector and no test")
     counts = {lvl: len(index.by_level(lvl)) for lvl in sr.LEVELS}
@@ -245,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"traceability: {len(index.requirements)} requirements "
         + ", ".join(f"{counts[lvl]} {lvl} ({uncovered[lvl]} uncovered)" for lvl in sr.LEVELS)
-        + f"; {vectors} vector cases, {tests} marked tests; "
+        + f"; {len(matrix.reasons)} MUSTs not observable through the driver, each with its "
+        "reason and a test" + f"; {vectors} vector cases, {tests} marked tests; "
         f"{len(matrix.unknown())} unknown IDs cited; matrix: {_rel(args.out)}"
     )
     return 1 if failures and not args.no_fail else 0

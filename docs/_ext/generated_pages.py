@@ -375,12 +375,19 @@ def traceability_page(matrix: traceability.Matrix, root: Path) -> str:
                 f'<a href="{_esc(href)}"><code>{_esc(name)}</code></a> '
                 f'<span class="where">{_esc(file)}:{line}</span>'
             )
+        vectors_cell = _details(vector_links, "vector cases")
+        reason = getattr(matrix, "reasons", {}).get(req.id)
+        if not vector_links and reason:  # spec/not-observable.toml
+            vectors_cell = (
+                f'<span class="not-observable">not observable through the driver: '
+                f"{_esc(reason)}</span>"
+            )
         chapter = req.docname.split("/")[-1]
         section = f'<a href="{_esc(_rel(TRACE_PAGE, req.docname))}">{_esc(chapter)}</a>'
         rows.append(
             f'<tr id="{trace_anchor(req.id)}"><td>{_req_link_html(req.id, index, TRACE_PAGE)}'
             f'<span class="level">{req.level}</span>{status}</td><td>{section}</td>'
-            f"<td>{_details(vector_links, 'vector cases')}</td>"
+            f"<td>{vectors_cell}</td>"
             f"<td>{_details(test_links, 'tests')}</td></tr>"
         )
     out += _raw(

@@ -17,14 +17,16 @@ from .errors import (
     InvalidKey,
     MalformedMessage,
     MessageTooLarge,
+    UnsupportedVersion,
 )
 from .keys import INSTALLATION_ID_SIZE, IdentityKey
-from .primitives import AES_BLOCK_SIZE, DH_KEY_SIZE, MAC_SIZE
+from .primitives import AES_BLOCK_SIZE, DH_KEY_SIZE, MAC_SIZE, SIGNATURE_SIZE
 from .profile import PROFILE_1, Profile
 from .v1 import wire_pb2 as pb
 from .versioning import CURRENT_POLICY, VersionPolicy
 
 __all__ = [
+    "ENVELOPE_FORMAT_VERSION",
     "DecodedRatchetMessage",
     "Envelope",
     "InstallationMessage",
@@ -40,6 +42,10 @@ __all__ = [
     "encode_ratchet_message",
     "encode_x3dh_header",
 ]
+
+#: The envelope format version (VERSION-004): every envelope says 1, whatever the
+#: protocol versions of its copies.
+ENVELOPE_FORMAT_VERSION = 1
 
 _RatchetHeaderPb = pb.RatchetHeader
 _RatchetMessagePb = pb.RatchetMessage
@@ -82,6 +88,12 @@ def identity_to_pb(identity: IdentityKey) -> pb.IdentityKey:
 
 
 def identity_from_pb(message: pb.IdentityKey) -> IdentityKey:
+    """Check, in this order: signing key and DH key 32 bytes (INVALID_KEY), then
+    the binding signature 64 bytes (MALFORMED_MESSAGE, WIRE-001)."""
+    _key(message.signing_key, "identity signing key")
+    _key(message.dh_key, "identity DH key")
+    if len(message.binding_signature) != SIGNATURE_SIZE:
+        raise MalformedMessage(f"identity binding signature must be {SIGNATURE_SIZE} bytes")
     return IdentityKey(message.signing_key, message.dh_key, message.binding_signature)
 
 
@@ -337,18 +349,19 @@ def no_bundle_message_from_pb(
     policy.check_readable(header.version)
     if not header.HasField("sender_identity"):
         raise MalformedMessage("no-bundle header has no sender identity")
+    decoded_header = NoBundleHeader(
+        header.version,
+        identity_from_pb(header.sender_identity),
+        _key(header.ephemeral_key, "ephemeral key"),
+        _key(header.recipient_dh_key, "recipient DH key"),
+    )
     ciphertext = message.ciphertext
     if not ciphertext or len(ciphertext) % AES_BLOCK_SIZE:
         raise MalformedMessage("ciphertext length must be a non-zero multiple of 16")
     if len(message.mac) != MAC_SIZE:
         raise MalformedMessage(f"MAC must be {MAC_SIZE} bytes")
     return DecodedNoBundleMessage(
-        NoBundleHeader(
-            header.version,
-            identity_from_pb(header.sender_identity),
-            _key(header.ephemeral_key, "ephemeral key"),
-            _key(header.recipient_dh_key, "recipient DH key"),
-        ),
+        decoded_header,
         message.header,
         ciphertext,
         message.mac,
@@ -389,12 +402,13 @@ class Envelope:
     sender_bundle: object | None = None  # a parley.bundle.Bundle
 
     def for_installation(self, installation_id: bytes) -> InstallationMessage | None:
-        """The copy addressed to ``installation_id``, else a no-bundle copy, else None."""
+        """The first copy addressed to ``installation_id``, else the first no-bundle
+        copy, else None (MULTI-003)."""
         fallback = None
         for copy in self.messages:
             if copy.recipient_installation_id == installation_id:
                 return copy
-            if copy.recipient_installation_id is None:
+            if copy.recipient_installation_id is None and fallback is None:
                 fallback = copy
         return fallback
 
@@ -417,7 +431,8 @@ def decode_envelope(
 ) -> Envelope:
     """Decode an envelope; each copy's body stays encoded until it is decrypted."""
     message = _parse(pb.Envelope, data, "envelope", profile)
-    policy.check_readable(message.version)
+    if message.version != ENVELOPE_FORMAT_VERSION:  # VERSION-004: not a protocol version
+        raise UnsupportedVersion(f"envelope format version {message.version} is not known")
     copies = []
     for item in message.messages:
         kind = item.WhichOneof("body")
@@ -428,9 +443,9 @@ def decode_envelope(
             recipient = _installation_id(recipient, "recipient installation id")
         elif recipient:
             raise MalformedMessage("a no-bundle message is addressed to no installation")
-        copies.append(
-            InstallationMessage(recipient or None, kind, getattr(item, kind).SerializeToString())
-        )
+        body = getattr(item, kind)
+        body.DiscardUnknownFields()  # WIRE-007: the canonical encoding, without unknown fields
+        copies.append(InstallationMessage(recipient or None, kind, body.SerializeToString()))
     return Envelope(
         message.version,
         _installation_id(message.sender_installation_id, "sender installation id"),

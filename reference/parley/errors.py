@@ -157,7 +157,7 @@ class BundleTimestampInFuture(RemoteError):
 
 
 class UnknownInstallation(RemoteError):
-    """A bundle or message names an installation that is not known."""
+    """A bundle has no entry for the installation an initiator asked for."""
 
     code = "UNKNOWN_INSTALLATION"
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -61,6 +62,13 @@ def check_installation_id(value: bytes, error: type[Exception] = InvalidArgument
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def _verified_binding(signing_key: bytes, message: bytes, signature: bytes) -> bool:
+    """ed25519_verify, remembered when it succeeds (a failure raises, and is not kept)."""
+    ed25519_verify(signing_key, message, signature)
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class IdentityKey:
     """The public identity of an account (KEYS-001).
@@ -87,9 +95,15 @@ class IdentityKey:
         return profile.identity_binding_label + bytes([profile.id]) + dh_key
 
     def verify(self, profile: Profile = PROFILE_1) -> None:
-        """Check the binding signature; raise InvalidIdentityBinding if it fails."""
+        """Check the binding signature; raise InvalidIdentityBinding if it fails.
+
+        A binding that verified once is remembered (the check is a pure
+        function of public bytes), so loading a saved session, which checks
+        both identities (STORE-010), costs no signature verification after
+        the first.
+        """
         try:
-            ed25519_verify(
+            _verified_binding(
                 self.signing_key,
                 self.binding_message(self.dh_key, profile),
                 self.binding_signature,

@@ -17,6 +17,7 @@ sender.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from .codec import (
@@ -25,7 +26,7 @@ from .codec import (
     decode_no_bundle_message,
     encode_no_bundle_message,
 )
-from .errors import MalformedMessage
+from .errors import MalformedMessage, ReplayedInitialMessage
 from .keys import IdentityKey, IdentityKeyPair, check_installation_id
 from .primitives import DHKeyPair, Random, x25519
 from .profile import PROFILE_1, Profile
@@ -83,12 +84,17 @@ def open_no_bundle(
     message: bytes | DecodedNoBundleMessage,
     sender_installation_id: bytes,
     *,
+    replay_cache: Container[bytes] = (),
     policy: VersionPolicy = CURRENT_POLICY,
     profile: Profile = PROFILE_1,
 ) -> OpenedNoBundleMessage:
     """Decrypt a NoBundleMessage addressed to ``identity``.
 
-    The caller keeps a replay cache of ``ephemeral_key`` values (NOBUNDLE-020):
+    Checks in the order of NOBUNDLE-011: the sender installation id, the
+    decoding (WIRE-006), the recipient DH key, the sender's binding, the
+    replay cache, the DH outputs, the MAC, the padding. The caller keeps the
+    replay cache of ``ephemeral_key`` values (NOBUNDLE-020) and passes it in
+    as ``replay_cache``; it records the key only after this function returned:
     this function has no state.
     """
     check_installation_id(sender_installation_id, MalformedMessage)
@@ -101,6 +107,8 @@ def open_no_bundle(
     if header.recipient_dh_key != identity.public.dh_key:
         raise MalformedMessage("the no-bundle message is for another identity")
     header.sender_identity.verify(profile)
+    if header.ephemeral_key in replay_cache:
+        raise ReplayedInitialMessage("this no-bundle message was already accepted")
     message_key = profile.no_bundle_kdf(
         x25519(identity.dh, header.ephemeral_key)
         + x25519(identity.dh, header.sender_identity.dh_key)

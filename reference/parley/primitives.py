@@ -7,7 +7,7 @@ constant time.
 
 =================  ==========================================================
 DH                 X25519 (RFC 7748); an all-zero output is an error
-signature          Ed25519 (RFC 8032), strict verification as in pyca
+signature          Ed25519 (RFC 8032), strict verification as in libsodium
 KDF                HKDF-SHA256 (RFC 5869)
 MAC                HMAC-SHA256 (RFC 2104), full 32-byte tags
 cipher             AES-256-CBC with PKCS#7 padding (NIST SP 800-38A)
@@ -48,6 +48,7 @@ from .errors import (
 __all__ = [
     "AES_BLOCK_SIZE",
     "DH_KEY_SIZE",
+    "ED25519_ORDER",
     "MAC_SIZE",
     "SIGNATURE_SIZE",
     "SIGNING_KEY_SIZE",
@@ -58,6 +59,8 @@ __all__ = [
     "SystemRandom",
     "aes256_cbc_decrypt",
     "aes256_cbc_encrypt",
+    "ed25519_has_small_order",
+    "ed25519_is_canonical",
     "ed25519_verify",
     "hkdf_sha256",
     "hmac_sha256",
@@ -211,18 +214,76 @@ class SigningKeyPair:
         return f"SigningKeyPair(public={self.public.hex()[:16]}...)"
 
 
+#: The group order L of Ed25519 (RFC 8032 section 5.1).
+ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+_P25519 = 2**255 - 19
+
+#: The y-coordinates of the eight points of order 1, 2, 4 and 8 of edwards25519
+#: (as libsodium's ``ge25519_has_small_order`` lists them): 1 (the neutral
+#: point), p - 1 (order 2), 0 (order 4) and the two of order 8. A 32-byte
+#: encoding names a small-order point when its low 255 bits, reduced mod p, are
+#: one of these, whatever the sign bit: that also catches the non-canonical
+#: encodings p (= 0) and p + 1 (= 1), and x = 0 written with the sign bit set.
+_SMALL_ORDER_Y = frozenset(
+    {
+        0,
+        1,
+        _P25519 - 1,
+        int.from_bytes(
+            bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+            "little",
+        ),
+        int.from_bytes(
+            bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+            "little",
+        ),
+    }
+)
+
+
+def _ed25519_y(encoding: bytes) -> int:
+    return int.from_bytes(encoding, "little") & ((1 << 255) - 1)
+
+
+def ed25519_is_canonical(encoding: bytes) -> bool:
+    """True when a 32-byte point encoding has y < p (RFC 8032 section 5.1.3)."""
+    return _ed25519_y(encoding) < _P25519
+
+
+def ed25519_has_small_order(encoding: bytes) -> bool:
+    """True when a 32-byte encoding names a point of order 1, 2, 4 or 8."""
+    return _ed25519_y(encoding) % _P25519 in _SMALL_ORDER_Y
+
+
 def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> None:
     """Verify an Ed25519 signature; raise InvalidSignature when it fails.
 
-    Verification is pyca/cryptography's (strict: S must be below the group
-    order, encodings must be canonical). A key that is not a valid point
-    encoding raises InvalidKey.
+    Strict verification (profile.md, "Key handling"), as libsodium's
+    ``crypto_sign_verify_detached`` does: the signature is 64 bytes
+    (``MalformedMessage`` otherwise); ``S`` is canonical (below the group
+    order L); ``R`` is a canonical encoding of a point that is not of small
+    order; the public key is a canonical encoding of a point that is not of
+    small order (``InvalidKey`` otherwise); then the cofactorless equation
+    ``[S]B = R + [k]A`` of RFC 8032, which pyca/cryptography (OpenSSL) checks.
+    pyca alone accepts small-order keys and ``R``: with the neutral point as
+    key, ``R`` = neutral and ``S`` = 0 verify for every message.
     """
     _need(public, SIGNING_KEY_SIZE, "Ed25519 public key", InvalidKey)
-    if not isinstance(signature, bytes) or len(signature) != SIGNATURE_SIZE:
-        raise InvalidSignature(f"Ed25519 signature must be {SIGNATURE_SIZE} bytes")
+    if not isinstance(signature, bytes | bytearray | memoryview):
+        raise InvalidArgument("an Ed25519 signature must be bytes")
+    signature = bytes(signature)
+    if len(signature) != SIGNATURE_SIZE:
+        raise MalformedMessage(f"Ed25519 signature must be {SIGNATURE_SIZE} bytes")
+    public = bytes(public)
+    r, s = signature[:32], signature[32:]
+    if int.from_bytes(s, "little") >= ED25519_ORDER:
+        raise InvalidSignature("Ed25519 signature: S is not below the group order")
+    if not ed25519_is_canonical(r) or ed25519_has_small_order(r):
+        raise InvalidSignature("Ed25519 signature: R is non-canonical or of small order")
+    if not ed25519_is_canonical(public) or ed25519_has_small_order(public):
+        raise InvalidKey("Ed25519 public key is non-canonical or of small order")
     try:
-        key = Ed25519PublicKey.from_public_bytes(bytes(public))
+        key = Ed25519PublicKey.from_public_bytes(public)
     except ValueError:
         raise InvalidKey("Ed25519 public key is not a valid point encoding") from None
     try:

@@ -251,6 +251,9 @@ def load_session(data: bytes, policy: VersionPolicy = CURRENT_POLICY) -> Session
             pending_x3dh=pending,
             policy=policy,
         )
+        # STORE-010: both identities' bindings verify (KEYS-003)
+        session.local_identity.verify(profile)
+        session.remote_identity.verify(profile)
         from .x3dh import associated_data
 
         if session.initiator:

@@ -42,7 +42,7 @@ from . import links, receiving, sending
 from . import payload as P
 from .contact_code import decode_contact_code, encode_contact_code
 from .directory import Contact, Directory, Installation, check_name
-from .errors import CannotSend, InvalidContactCode
+from .errors import CannotSend, InvalidContactCode, TransportError
 from .events import Event
 from .history import HistoryEntry
 from .local import LocalInstallation, new_installation_keys
@@ -108,19 +108,18 @@ class Account:
         now = (clock or _system_clock)()
         identity = identity or IdentityKeyPair.generate(rng)
         installation = installation or new_installation_keys(rng, now)
-        store = Store.create(path, passphrase, kdf_iterations=kdf_iterations)
+
+        def initialise(store: Store) -> None:  # in the transaction that makes the store
+            LocalInstallation.initialise(store, identity, installation)
+            directory = Directory(store, identity.public.signing_key, installation.installation_id)
+            directory.add_account(identity.public, now, self_=True)
+
+        store = Store.create(path, passphrase, kdf_iterations=kdf_iterations, initialise=initialise)
         try:
-            with store.transaction():
-                LocalInstallation.initialise(store, identity, installation)
-                directory = Directory(
-                    store, identity.public.signing_key, installation.installation_id
-                )
-                directory.add_account(identity.public, now, self_=True)
+            return cls(store, rng=rng, clock=clock)
         except BaseException:
             store.close()
-            Path(path).unlink(missing_ok=True)
             raise
-        return cls(store, rng=rng, clock=clock)
 
     @classmethod
     def open(
@@ -357,20 +356,36 @@ class Account:
 
         Call it after :meth:`send` (instead of delivering the envelope yourself)
         and now and then (at start, in a receive loop): what a crash left
-        undelivered goes out then. A TransportError stops the flush; the
-        envelopes not delivered stay for the next one.
+        undelivered goes out then. An envelope the transport refuses, or takes
+        for no installation at all, stays in the outbox with the later ones to
+        the same account (so they keep their order); the envelopes to other
+        accounts still go, then the first TransportError is raised.
         """
         with self._txn() as st:
             pending = st.outbox.pending()
         done = []
+        failed: dict[bytes, TransportError] = {}
         for entry in pending:
-            targets = transport.deliver(entry.envelope, account=entry.account)
+            if entry.account in failed:
+                continue
+            try:
+                targets = transport.deliver(entry.envelope, account=entry.account)
+                if not targets:
+                    raise TransportError(
+                        "the transport knows no installation of the recipient: "
+                        "the envelope waits in the outbox"
+                    )
+            except TransportError as exc:
+                failed[entry.account] = exc
+                continue
             with self._txn() as st:
                 st.outbox.mark_delivered(entry.id, self.clock())
             done.append((entry, targets))
         if done:
             with self._txn() as st:
                 st.outbox.prune(self.clock())
+        if failed:
+            raise next(iter(failed.values()))
         return done
 
     def outbox(self) -> list[OutboxEntry]:

@@ -49,6 +49,7 @@ CONTACT_CODE_VERSION = 0x01
 _CHECKSUM_SIZE = 4
 _BASE32 = re.compile(r"[a-z2-7]+")
 _MAX_CODE_CHARS = 16384
+_WHITE_SPACE = {ord(c): None for c in " \t\n\r\v\f"}
 #: The largest image file the QR reader opens, and the most pixels it decodes:
 #: a photo of a QR code fits well within both.
 MAX_QR_FILE_BYTES = 32 << 20
@@ -75,9 +76,14 @@ def decode_contact_code(code: str) -> Bundle:
     """
     if not isinstance(code, str):
         raise InvalidContactCode("a contact code is text")
-    text = "".join(code.split()).lower()
+    # CONTACT-002: white space is ASCII's (space, tab, line breaks, vertical tab,
+    # form feed); case folding is ASCII's, so no other character can turn into a letter
+    text = code.translate(_WHITE_SPACE)
     if len(text) > _MAX_CODE_CHARS:
         raise InvalidContactCode("contact code is too long")
+    if not text.isascii():
+        raise InvalidContactCode("a contact code uses the letters a-z and digits 2-7 only")
+    text = text.lower()
     if not text.startswith(CONTACT_CODE_PREFIX):
         raise InvalidContactCode(f"a contact code starts with {CONTACT_CODE_PREFIX!r}")
     text = text[len(CONTACT_CODE_PREFIX) :]

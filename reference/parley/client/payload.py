@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import MalformedMessage
+from ..errors import InvalidArgument, MalformedMessage
 
 __all__ = ["HELLO", "RESET", "SENT", "TEXT", "Payload", "decode_payload", "encode_payload"]
 
@@ -39,13 +39,21 @@ class Payload:
 
 
 def encode_payload(payload: Payload) -> bytes:
-    if payload.kind not in _KINDS or len(payload.message_id) != MESSAGE_ID_SIZE:
-        raise ValueError("bad payload")
+    """The plaintext of a payload (PAYLOAD-001); InvalidArgument (a ValueError)
+    for a payload that breaks its rules."""
+    if payload.kind not in _KINDS:
+        raise InvalidArgument(f"payload kind {payload.kind} is not TEXT, SENT, RESET or HELLO")
+    if len(payload.message_id) != MESSAGE_ID_SIZE:
+        raise InvalidArgument(f"a payload message id is {MESSAGE_ID_SIZE} bytes")
     peer = b""
     if payload.kind == SENT:
         if payload.peer is None or len(payload.peer) != ACCOUNT_SIZE:
-            raise ValueError("a SENT payload names its peer")
+            raise InvalidArgument("a SENT payload names its peer (32 bytes)")
         peer = payload.peer
+    elif payload.peer is not None:
+        raise InvalidArgument("only a SENT payload names a peer")
+    if payload.kind in (RESET, HELLO) and payload.body:
+        raise InvalidArgument("a RESET or HELLO payload has no body")
     return bytes([payload.kind]) + payload.message_id + peer + payload.body
 
 

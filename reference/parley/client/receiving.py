@@ -13,6 +13,17 @@ from ..no_bundle import open_no_bundle
 from ..ratchet import SkipBudget
 from ..session import Session
 from . import payload as P
+from .decisions import HELLO as DECIDE_HELLO
+from .decisions import (
+    OWN_ENVELOPE,
+    RESET_REASONS,
+    SessionCandidate,
+    choose_session,
+    failure_action,
+    reuses_chosen,
+    select_copy,
+)
+from .decisions import RESET as DECIDE_RESET
 from .events import (
     Event,
     IdentityChanged,
@@ -29,10 +40,16 @@ from .stores import Stores
 
 __all__ = ["RESET_REASONS", "receive"]
 
-#: Reasons of an undecryptable message that start the reset flow (SESSION-020).
-RESET_REASONS = frozenset(
-    {"NO_SESSION", "UNKNOWN_PREKEY", "INVALID_MAC", "TOO_MANY_SKIPPED_MESSAGES"}
-)
+
+class _NoBundleReplayCache:
+    """The ephemeral keys of accepted no-bundle messages, as the store holds them
+    (NOBUNDLE-020), for open_no_bundle to check before any DH (NOBUNDLE-011)."""
+
+    def __init__(self, st: Stores) -> None:
+        self._st = st
+
+    def __contains__(self, ephemeral_key: object) -> bool:
+        return self._st.seen.lookup(no_bundle_key(bytes(ephemeral_key)))[0]  # type: ignore[arg-type]
 
 
 def receive(st: Stores, data: bytes, now: int) -> list[Event]:
@@ -109,7 +126,8 @@ class _Receive:
             return [UndecryptableMessage(None, None, exc.code)]
         self.decoded = True
         sender_iid = env.sender_installation_id
-        if sender_iid == st.installation_id:
+        selection, index = select_copy(env, st.installation_id)  # MULTI-003
+        if selection == OWN_ENVELOPE:
             return []
         events: list[Event] = []
         bundle = env.sender_bundle
@@ -119,7 +137,7 @@ class _Receive:
             # A known account's bundle first, so a reset below uses the newest one.
             events += st.directory.accept_bundle(bundle, None, now, st.profile)
             bundle_done = True
-        copy = env.for_installation(st.installation_id)
+        copy = None if index is None else env.messages[index]
         sender: bytes | None = None
         failure: str | None = None
         wants_session = False
@@ -149,9 +167,10 @@ class _Receive:
                 if sender is None:
                     sender = st.directory.owner_of(sender_iid)
             reset = None
+            action = failure_action(failure)
             blocked = sender is not None and st.directory.is_blocked(sender)
-            if sender is not None and not blocked and failure in RESET_REASONS | {"NOT_ADDRESSED"}:
-                kind = P.HELLO if failure == "NOT_ADDRESSED" else P.RESET
+            if sender is not None and not blocked and action in (DECIDE_RESET, DECIDE_HELLO):
+                kind = P.HELLO if action == DECIDE_HELLO else P.RESET
                 reset = self.reset(sender, sender_iid, kind)
             events.append(UndecryptableMessage(sender, sender_iid, failure, reset))
         return _once_per_account(events)
@@ -162,7 +181,12 @@ class _Receive:
         st, now = self.st, self.now
         try:
             opened = open_no_bundle(
-                st.local.identity, body, sender_iid, policy=st.policy, profile=st.profile
+                st.local.identity,
+                body,
+                sender_iid,
+                replay_cache=_NoBundleReplayCache(st),  # NOBUNDLE-020, before any DH
+                policy=st.policy,
+                profile=st.profile,
             )
             payload = P.decode_payload(opened.plaintext)
         except ParleyError as exc:
@@ -252,14 +276,14 @@ class _Receive:
         # A RESET is no simultaneous initiation: the peer could not use our
         # pending session (SESSION-020), so its new session must win on both sides.
         is_reset = plaintext[:1] == bytes([P.RESET])
-        activate = True
-        if (
-            current is not None
-            and current.initiator
-            and current.pending_x3dh is not None
-            and not is_reset
-        ):
-            activate = session.session_id < current.session_id
+        candidate = (
+            None
+            if current is None
+            else SessionCandidate(
+                current.session_id, current.initiator, current.pending_x3dh is not None
+            )
+        )
+        activate = choose_session(candidate, session.session_id, is_reset) == session.session_id
         st.sessions.insert(session, activate, now)
         return account, None, events + self.payload(account, sender_iid, plaintext)
 
@@ -322,9 +346,16 @@ class _Receive:
         """
         st, now = self.st, self.now
         current = st.sessions.active(account, iid)
-        if (
-            current is not None and current[1].initiator and current[1].pending_x3dh is not None
-        ) or (kind == P.HELLO and current is not None and not fresh):
+        chosen = (
+            None
+            if current is None
+            else SessionCandidate(
+                current[1].session_id, current[1].initiator, current[1].pending_x3dh is not None
+            )
+        )
+        # a fresh HELLO (answering a no-bundle RESET) reuses only as a RESET would
+        action = DECIDE_HELLO if kind == P.HELLO and not fresh else DECIDE_RESET
+        if current is not None and reuses_chosen(action, chosen):
             rowid, session = current
         else:
             started = start_session(st, account, iid, now)

@@ -6,7 +6,7 @@ states are stored before the envelope is returned.
 
 from __future__ import annotations
 
-from ..codec import Envelope, InstallationMessage, encode_envelope
+from ..codec import ENVELOPE_FORMAT_VERSION, Envelope, InstallationMessage, encode_envelope
 from ..errors import ParleyError, RemoteError, SessionStateError
 from ..no_bundle import seal_no_bundle
 from ..session import Session
@@ -111,7 +111,12 @@ def envelope(
         accounts = {st.account_id} | ({peer.account} if peer is not None else set())
         st.directory.mark_bundle_sent(accounts, own.timestamp)
     return encode_envelope(
-        Envelope(st.policy.writes, st.installation_id, tuple(copies), own if attach else None)
+        Envelope(
+            ENVELOPE_FORMAT_VERSION,  # VERSION-004: not the protocol version
+            st.installation_id,
+            tuple(copies),
+            own if attach else None,
+        )
     )
 
 

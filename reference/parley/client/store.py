@@ -199,6 +199,41 @@ def _quote(passphrase: str) -> str:
 PAGE_SIZE = 4096
 
 
+def _unfinished(path: Path, pid: int) -> Path:
+    """Where :meth:`Store.create` builds the store of ``path``, in process ``pid``."""
+    return path.with_name(f".{path.name}.{pid}.new")
+
+
+def _remove_unfinished(path: Path) -> None:
+    """Remove what creations of ``path`` killed before they finished left."""
+    prefix = f".{path.name}."
+    for entry in path.parent.glob(f"{prefix}*.new*"):
+        pid_text = entry.name[len(prefix) :].split(".", 1)[0]
+        if pid_text.isdigit() and len(pid_text) <= 10 and not _alive(int(pid_text)):
+            with suppress(OSError):
+                entry.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if not 0 < pid < 2**31:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but is another user's
+        return True
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _open_error(conn: Any, exc: Exception, path: Path, size: int) -> Exception:
     """Why the first read of a store failed: a wrong passphrase, or damage.
 
@@ -248,9 +283,20 @@ class Store:
 
     @classmethod
     def create(
-        cls, path: str | os.PathLike[str], passphrase: str, *, kdf_iterations: int | None = None
+        cls,
+        path: str | os.PathLike[str],
+        passphrase: str,
+        *,
+        kdf_iterations: int | None = None,
+        initialise: Callable[[Store], None] | None = None,
     ) -> Store:
-        """A new, empty store at ``path``; AccountExists if a file is there.
+        """A new store at ``path``; AccountExists if a file is there.
+
+        ``initialise`` fills it in the transaction that creates the schema.
+        The file is built under a temporary name and linked into place only
+        once that transaction committed, so a crash at any point leaves either
+        no store at ``path`` or a complete one (never an empty or half-made
+        file that every later command would refuse).
 
         ``kdf_iterations`` lowers SQLCipher's PBKDF2 cost (default 256,000)
         for tests and benchmarks only; the same value must be given to open.
@@ -260,18 +306,43 @@ class Store:
         if path.exists():
             raise AccountExists(f"a store already exists at {path}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        _remove_unfinished(path)
+        tmp = _unfinished(path, os.getpid())
+        for leftover in (tmp, Path(f"{tmp}-journal")):  # of a dead process with our pid
+            leftover.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
         try:
+            conn = cls._connect(tmp, passphrase, kdf_iterations)
+            try:
+                conn.execute("PRAGMA journal_mode = DELETE")
+                conn.execute("PRAGMA secure_delete = ON")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("BEGIN")
+                for statement in _statements(_SCHEMA):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if initialise is not None:
+                    building = cls(conn, tmp)
+                    building._depth = 1  # inside the creating transaction
+                    initialise(building)
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            try:
+                os.link(tmp, path)  # never replaces a file that appeared meanwhile
+            except FileExistsError:
+                raise AccountExists(f"a store already exists at {path}") from None
+            except OSError:  # a file system without hard links
+                if path.exists():
+                    raise AccountExists(f"a store already exists at {path}") from None
+                os.rename(tmp, path)
+            _fsync_dir(path.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+        try:
             conn = cls._connect(path, passphrase, kdf_iterations)
-            conn.execute("PRAGMA journal_mode = DELETE")
-            conn.execute("PRAGMA secure_delete = ON")
-            conn.execute("BEGIN")
-            for statement in _statements(_SCHEMA):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
         except BaseException:
             path.unlink(missing_ok=True)
             raise

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -267,11 +268,12 @@ class MailboxTransport(Transport):
             names = names[:limit]
         out = []
         for name in names:
-            try:
-                with open(inbox / name, "rb") as f:  # a larger entry is cut: receive refuses it
-                    out.append(Delivery(name, f.read(self.MAX_ENTRY_BYTES + 1)))
+            try:  # a larger entry is cut: receive refuses it
+                data = _read_entry(inbox / name, self.MAX_ENTRY_BYTES + 1)
             except OSError:  # acknowledged by another reader meanwhile, or not a file:
                 continue  # skipped, so that one bad entry never blocks the others
+            if data is not None:
+                out.append(Delivery(name, data))
         return out
 
     def ack(self, installation_id: bytes, handle: str) -> None:
@@ -285,6 +287,26 @@ class MailboxTransport(Transport):
         return (
             sum(1 for p in inbox.iterdir() if p.name.endswith(self.SUFFIX)) if inbox.is_dir() else 0
         )
+
+
+def _read_entry(path: Path, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of the regular file at ``path``; None for anything
+    else planted in an inbox (a FIFO would block the reader forever, a device or
+    a link lead elsewhere). The open itself never blocks, nor follows a link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks, left = [], limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _alive(pid: int) -> bool:

@@ -63,13 +63,15 @@ def _policy(message: d.VersionPolicy | None) -> VersionPolicy:
 
 
 class _Installation:
-    __slots__ = ("identity", "keys", "policy", "profile")
+    __slots__ = ("identity", "keys", "no_bundle_seen", "policy", "profile")
 
     def __init__(self, identity, keys, policy, profile):
         self.identity = identity
         self.keys = keys
         self.policy = policy
         self.profile = profile
+        #: The no-bundle replay cache (NOBUNDLE-020): EKs of accepted messages.
+        self.no_bundle_seen: set[bytes] = set()
 
 
 class ReferenceBackend:
@@ -308,9 +310,11 @@ class ReferenceBackend:
             inst.identity,
             request.message,
             request.sender_installation_id,
+            replay_cache=inst.no_bundle_seen,
             policy=inst.policy,
             profile=inst.profile,
         )
+        inst.no_bundle_seen.add(opened.ephemeral_key)
         return d.OpenNoBundleResponse(
             plaintext=opened.plaintext,
             sender_identity=opened.sender.to_bytes(),
@@ -385,4 +389,65 @@ class ReferenceBackend:
                 for c in envelope.messages
             ],
             sender_bundle=envelope.sender_bundle.to_bytes() if envelope.sender_bundle else b"",
+        )
+
+    # -- library layer: contact codes, payloads, decisions ---------------------------
+
+    def EncodeContactCode(self, request: d.EncodeContactCodeRequest) -> d.EncodeContactCodeResponse:
+        from ..client.contact_code import encode_contact_code
+
+        text = encode_contact_code(decode_bundle(request.bundle))
+        return d.EncodeContactCodeResponse(text=text, qr_text=text.upper())
+
+    def DecodeContactCode(self, request: d.DecodeContactCodeRequest) -> d.DecodeContactCodeResponse:
+        from ..client.contact_code import decode_contact_code
+
+        return d.DecodeContactCodeResponse(bundle=decode_contact_code(request.text).to_bytes())
+
+    def EncodePayload(self, request: d.EncodePayloadRequest) -> d.EncodePayloadResponse:
+        from ..client.payload import Payload, encode_payload
+
+        payload = Payload(request.kind, request.message_id, request.body, request.peer or None)
+        return d.EncodePayloadResponse(plaintext=encode_payload(payload))
+
+    def DecodePayload(self, request: d.DecodePayloadRequest) -> d.DecodePayloadResponse:
+        from ..client.payload import decode_payload
+
+        payload = decode_payload(request.plaintext)
+        return d.DecodePayloadResponse(
+            kind=payload.kind,
+            message_id=payload.message_id,
+            peer=payload.peer or b"",
+            body=payload.body,
+        )
+
+    def ChooseSession(self, request: d.ChooseSessionRequest) -> d.ChooseSessionResponse:
+        from ..client.decisions import SessionCandidate, choose_session
+
+        current = None
+        if request.HasField("current"):
+            c = request.current
+            current = SessionCandidate(c.session_id, c.initiated, c.pending)
+        chosen = choose_session(current, request.accepted_session_id, request.accepted_reset)
+        return d.ChooseSessionResponse(chosen_session_id=chosen)
+
+    def SelectCopy(self, request: d.SelectCopyRequest) -> d.SelectCopyResponse:
+        from ..client.decisions import select_copy
+
+        selection, index = select_copy(decode_envelope(request.envelope), request.installation_id)
+        return d.SelectCopyResponse(
+            selection=d.CopySelection.Value("COPY_SELECTION_" + selection), index=index or 0
+        )
+
+    def DecideFailure(self, request: d.DecideFailureRequest) -> d.DecideFailureResponse:
+        from ..client.decisions import SessionCandidate, failure_action, reuses_chosen
+
+        action = failure_action(request.reason)
+        chosen = None
+        if request.HasField("chosen"):
+            c = request.chosen
+            chosen = SessionCandidate(c.session_id, c.initiated, c.pending)
+        return d.DecideFailureResponse(
+            action=d.FailureAction.Value("FAILURE_ACTION_" + action),
+            reuse_chosen=reuses_chosen(action, chosen),
         )

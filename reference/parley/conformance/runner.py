@@ -327,6 +327,11 @@ CHECKS = {
     "AccumulatedTest": check_accumulated,
 }
 
+# The library-layer families (contact codes, payloads, multi-device decisions).
+from .library_checks import LIBRARY_CHECKS  # noqa: E402
+
+CHECKS.update(LIBRARY_CHECKS)
+
 #: Group types that involve two parties and can run across two drivers.
 PAIRWISE_TYPES = {"ScenarioTest", "AccumulatedTest"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import ERROR_CODES
 
-__all__ = ["SCHEMAS"]
+__all__ = ["LIBRARY_CODES", "SCHEMAS"]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -21,7 +21,9 @@ U32 = {"type": "integer", "minimum": 0, "maximum": 4294967295}
 U64 = {"type": "integer", "minimum": 0}
 NAME = {"type": "string", "minLength": 1}
 HEXES = {"type": "array", "items": HEX}
-ERROR = {"enum": sorted(ERROR_CODES)}
+#: Library codes (spec/errors.md, "Library codes") that vectors expect.
+LIBRARY_CODES: frozenset[str] = frozenset({"INVALID_CONTACT_CODE"})
+ERROR = {"enum": sorted(set(ERROR_CODES) | LIBRARY_CODES)}
 POLICY = {
     "type": "object",
     "additionalProperties": False,
@@ -421,6 +423,56 @@ ACCUMULATED = group(
     ),
 )
 
+TEXT = {"type": "string"}
+BOOL = {"type": "boolean"}
+
+CONTACT_ENCODE = group(
+    "ContactCodeEncodeTest", test_schema({"bundle": HEX}, {"text": TEXT, "qrText": TEXT})
+)
+CONTACT_DECODE = group("ContactCodeDecodeTest", test_schema({"text": TEXT}, {"bundle": HEX}))
+PAYLOAD_ENCODE = group(
+    "PayloadEncodeTest",
+    test_schema({"kind": U32, "messageId": HEX}, {"peer": HEX, "body": HEX, "plaintext": HEX}),
+)
+PAYLOAD_DECODE = group(
+    "PayloadDecodeTest",
+    test_schema(
+        {"plaintext": HEX},
+        {"decoded": obj({"kind": U32, "messageId": HEX, "peer": HEX, "body": HEX})},
+    ),
+)
+SESSION_CHOICE = group(
+    "SessionChoiceTest",
+    test_schema(
+        {"acceptedSessionId": KEY, "acceptedReset": BOOL},
+        {
+            "current": obj({"sessionId": KEY, "initiated": BOOL, "pending": BOOL}),
+            "chosenSessionId": KEY,
+        },
+    ),
+)
+COPY_SELECTION = group(
+    "CopySelectionTest",
+    test_schema(
+        {"envelope": HEX, "installationId": IID},
+        {
+            "selection": {"enum": ["ADDRESSED", "NO_BUNDLE", "NOT_ADDRESSED", "OWN_ENVELOPE"]},
+            "index": U32,
+        },
+    ),
+)
+FAILURE_ACTION = group(
+    "FailureActionTest",
+    test_schema(
+        {"reason": TEXT},
+        {
+            "chosen": obj({"sessionId": KEY, "initiated": BOOL, "pending": BOOL}),
+            "action": {"enum": ["RESET", "HELLO", "EVENT_ONLY"]},
+            "reuseChosen": BOOL,
+        },
+    ),
+)
+
 SCHEMAS = {
     "kdf": file_schema("kdf", "Parley KDF vectors", [KDF]),
     "x3dh": file_schema("x3dh", "Parley X3DH vectors", [X3DH]),
@@ -436,4 +488,13 @@ SCHEMAS = {
     "fanout": file_schema("fanout", "Parley fan-out vectors", [SCENARIO]),
     "compromise": file_schema("compromise", "Parley compromise vectors", [SCENARIO]),
     "accumulated": file_schema("accumulated", "Parley accumulated vectors", [ACCUMULATED]),
+    "contact": file_schema(
+        "contact", "Parley contact code vectors", [CONTACT_ENCODE, CONTACT_DECODE]
+    ),
+    "payload": file_schema("payload", "Parley payload vectors", [PAYLOAD_ENCODE, PAYLOAD_DECODE]),
+    "multi_device": file_schema(
+        "multi_device",
+        "Parley multi-device decision vectors",
+        [SESSION_CHOICE, COPY_SELECTION, FAILURE_ACTION],
+    ),
 }

@@ -27,6 +27,21 @@ class MessageKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_KIND_UNSPECIFIED: _ClassVar[MessageKind]
     MESSAGE_KIND_RATCHET: _ClassVar[MessageKind]
     MESSAGE_KIND_NO_BUNDLE: _ClassVar[MessageKind]
+
+class CopySelection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COPY_SELECTION_UNSPECIFIED: _ClassVar[CopySelection]
+    COPY_SELECTION_ADDRESSED: _ClassVar[CopySelection]
+    COPY_SELECTION_NO_BUNDLE: _ClassVar[CopySelection]
+    COPY_SELECTION_NOT_ADDRESSED: _ClassVar[CopySelection]
+    COPY_SELECTION_OWN_ENVELOPE: _ClassVar[CopySelection]
+
+class FailureAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FAILURE_ACTION_UNSPECIFIED: _ClassVar[FailureAction]
+    FAILURE_ACTION_RESET: _ClassVar[FailureAction]
+    FAILURE_ACTION_HELLO: _ClassVar[FailureAction]
+    FAILURE_ACTION_EVENT_ONLY: _ClassVar[FailureAction]
 KDF_FUNCTION_UNSPECIFIED: KdfFunction
 KDF_FUNCTION_ROOT: KdfFunction
 KDF_FUNCTION_CHAIN: KdfFunction
@@ -39,6 +54,15 @@ X3DH_ROLE_RESPONDER: X3dhRole
 MESSAGE_KIND_UNSPECIFIED: MessageKind
 MESSAGE_KIND_RATCHET: MessageKind
 MESSAGE_KIND_NO_BUNDLE: MessageKind
+COPY_SELECTION_UNSPECIFIED: CopySelection
+COPY_SELECTION_ADDRESSED: CopySelection
+COPY_SELECTION_NO_BUNDLE: CopySelection
+COPY_SELECTION_NOT_ADDRESSED: CopySelection
+COPY_SELECTION_OWN_ENVELOPE: CopySelection
+FAILURE_ACTION_UNSPECIFIED: FailureAction
+FAILURE_ACTION_RESET: FailureAction
+FAILURE_ACTION_HELLO: FailureAction
+FAILURE_ACTION_EVENT_ONLY: FailureAction
 
 class IdentityPrivateKeys(_message.Message):
     __slots__ = ("signing_private_key", "dh_private_key")
@@ -503,3 +527,123 @@ class DecodeEnvelopeResponse(_message.Message):
     copies: _containers.RepeatedCompositeFieldContainer[EnvelopeCopy]
     sender_bundle: bytes
     def __init__(self, version: _Optional[int] = ..., sender_installation_id: _Optional[bytes] = ..., copies: _Optional[_Iterable[_Union[EnvelopeCopy, _Mapping]]] = ..., sender_bundle: _Optional[bytes] = ...) -> None: ...
+
+class EncodeContactCodeRequest(_message.Message):
+    __slots__ = ("bundle",)
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    bundle: bytes
+    def __init__(self, bundle: _Optional[bytes] = ...) -> None: ...
+
+class EncodeContactCodeResponse(_message.Message):
+    __slots__ = ("text", "qr_text")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    QR_TEXT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    qr_text: str
+    def __init__(self, text: _Optional[str] = ..., qr_text: _Optional[str] = ...) -> None: ...
+
+class DecodeContactCodeRequest(_message.Message):
+    __slots__ = ("text",)
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    def __init__(self, text: _Optional[str] = ...) -> None: ...
+
+class DecodeContactCodeResponse(_message.Message):
+    __slots__ = ("bundle",)
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    bundle: bytes
+    def __init__(self, bundle: _Optional[bytes] = ...) -> None: ...
+
+class EncodePayloadRequest(_message.Message):
+    __slots__ = ("kind", "message_id", "peer", "body")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    kind: int
+    message_id: bytes
+    peer: bytes
+    body: bytes
+    def __init__(self, kind: _Optional[int] = ..., message_id: _Optional[bytes] = ..., peer: _Optional[bytes] = ..., body: _Optional[bytes] = ...) -> None: ...
+
+class EncodePayloadResponse(_message.Message):
+    __slots__ = ("plaintext",)
+    PLAINTEXT_FIELD_NUMBER: _ClassVar[int]
+    plaintext: bytes
+    def __init__(self, plaintext: _Optional[bytes] = ...) -> None: ...
+
+class DecodePayloadRequest(_message.Message):
+    __slots__ = ("plaintext",)
+    PLAINTEXT_FIELD_NUMBER: _ClassVar[int]
+    plaintext: bytes
+    def __init__(self, plaintext: _Optional[bytes] = ...) -> None: ...
+
+class DecodePayloadResponse(_message.Message):
+    __slots__ = ("kind", "message_id", "peer", "body")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    kind: int
+    message_id: bytes
+    peer: bytes
+    body: bytes
+    def __init__(self, kind: _Optional[int] = ..., message_id: _Optional[bytes] = ..., peer: _Optional[bytes] = ..., body: _Optional[bytes] = ...) -> None: ...
+
+class SessionCandidate(_message.Message):
+    __slots__ = ("session_id", "initiated", "pending")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    INITIATED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    session_id: bytes
+    initiated: bool
+    pending: bool
+    def __init__(self, session_id: _Optional[bytes] = ..., initiated: _Optional[bool] = ..., pending: _Optional[bool] = ...) -> None: ...
+
+class ChooseSessionRequest(_message.Message):
+    __slots__ = ("current", "accepted_session_id", "accepted_reset")
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_RESET_FIELD_NUMBER: _ClassVar[int]
+    current: SessionCandidate
+    accepted_session_id: bytes
+    accepted_reset: bool
+    def __init__(self, current: _Optional[_Union[SessionCandidate, _Mapping]] = ..., accepted_session_id: _Optional[bytes] = ..., accepted_reset: _Optional[bool] = ...) -> None: ...
+
+class ChooseSessionResponse(_message.Message):
+    __slots__ = ("chosen_session_id",)
+    CHOSEN_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    chosen_session_id: bytes
+    def __init__(self, chosen_session_id: _Optional[bytes] = ...) -> None: ...
+
+class SelectCopyRequest(_message.Message):
+    __slots__ = ("envelope", "installation_id")
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    INSTALLATION_ID_FIELD_NUMBER: _ClassVar[int]
+    envelope: bytes
+    installation_id: bytes
+    def __init__(self, envelope: _Optional[bytes] = ..., installation_id: _Optional[bytes] = ...) -> None: ...
+
+class SelectCopyResponse(_message.Message):
+    __slots__ = ("selection", "index")
+    SELECTION_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    selection: CopySelection
+    index: int
+    def __init__(self, selection: _Optional[_Union[CopySelection, str]] = ..., index: _Optional[int] = ...) -> None: ...
+
+class DecideFailureRequest(_message.Message):
+    __slots__ = ("reason", "chosen")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    chosen: SessionCandidate
+    def __init__(self, reason: _Optional[str] = ..., chosen: _Optional[_Union[SessionCandidate, _Mapping]] = ...) -> None: ...
+
+class DecideFailureResponse(_message.Message):
+    __slots__ = ("action", "reuse_chosen")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REUSE_CHOSEN_FIELD_NUMBER: _ClassVar[int]
+    action: FailureAction
+    reuse_chosen: bool
+    def __init__(self, action: _Optional[_Union[FailureAction, str]] = ..., reuse_chosen: _Optional[bool] = ...) -> None: ...

@@ -135,6 +135,41 @@ class DriverServiceStub:
                 request_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodeEnvelopeRequest.SerializeToString,
                 response_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodeEnvelopeResponse.FromString,
                 _registered_method=True)
+        self.EncodeContactCode = channel.unary_unary(
+                '/parley.driver.v1.DriverService/EncodeContactCode',
+                request_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.EncodeContactCodeRequest.SerializeToString,
+                response_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.EncodeContactCodeResponse.FromString,
+                _registered_method=True)
+        self.DecodeContactCode = channel.unary_unary(
+                '/parley.driver.v1.DriverService/DecodeContactCode',
+                request_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodeContactCodeRequest.SerializeToString,
+                response_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodeContactCodeResponse.FromString,
+                _registered_method=True)
+        self.EncodePayload = channel.unary_unary(
+                '/parley.driver.v1.DriverService/EncodePayload',
+                request_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.EncodePayloadRequest.SerializeToString,
+                response_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.EncodePayloadResponse.FromString,
+                _registered_method=True)
+        self.DecodePayload = channel.unary_unary(
+                '/parley.driver.v1.DriverService/DecodePayload',
+                request_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodePayloadRequest.SerializeToString,
+                response_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodePayloadResponse.FromString,
+                _registered_method=True)
+        self.ChooseSession = channel.unary_unary(
+                '/parley.driver.v1.DriverService/ChooseSession',
+                request_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.ChooseSessionRequest.SerializeToString,
+                response_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.ChooseSessionResponse.FromString,
+                _registered_method=True)
+        self.SelectCopy = channel.unary_unary(
+                '/parley.driver.v1.DriverService/SelectCopy',
+                request_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.SelectCopyRequest.SerializeToString,
+                response_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.SelectCopyResponse.FromString,
+                _registered_method=True)
+        self.DecideFailure = channel.unary_unary(
+                '/parley.driver.v1.DriverService/DecideFailure',
+                request_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecideFailureRequest.SerializeToString,
+                response_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecideFailureResponse.FromString,
+                _registered_method=True)
 
 
 class DriverServiceServicer:
@@ -281,6 +316,57 @@ class DriverServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EncodeContactCode(self, request, context):
+        """The contact code text of a bundle (CONTACT-001, CONTACT-002, CONTACT-004).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecodeContactCode(self, request, context):
+        """The bundle in a contact code text, in the order of checks of CONTACT-003.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EncodePayload(self, request, context):
+        """The plaintext of an application payload (PAYLOAD-001).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecodePayload(self, request, context):
+        """An application payload from a decrypted plaintext (PAYLOAD-002).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChooseSession(self, request, context):
+        """Which session with a peer installation is chosen after accepting an
+        initial message from it (SESSION-010).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SelectCopy(self, request, context):
+        """Which copy of an envelope an installation takes (MULTI-003).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideFailure(self, request, context):
+        """What a receiver does about an undecryptable copy (SESSION-020, the table
+        of session-reset.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DriverServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -383,6 +469,41 @@ def add_DriverServiceServicer_to_server(servicer, server):
                     servicer.DecodeEnvelope,
                     request_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodeEnvelopeRequest.FromString,
                     response_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodeEnvelopeResponse.SerializeToString,
+            ),
+            'EncodeContactCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.EncodeContactCode,
+                    request_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.EncodeContactCodeRequest.FromString,
+                    response_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.EncodeContactCodeResponse.SerializeToString,
+            ),
+            'DecodeContactCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecodeContactCode,
+                    request_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodeContactCodeRequest.FromString,
+                    response_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodeContactCodeResponse.SerializeToString,
+            ),
+            'EncodePayload': grpc.unary_unary_rpc_method_handler(
+                    servicer.EncodePayload,
+                    request_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.EncodePayloadRequest.FromString,
+                    response_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.EncodePayloadResponse.SerializeToString,
+            ),
+            'DecodePayload': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecodePayload,
+                    request_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodePayloadRequest.FromString,
+                    response_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecodePayloadResponse.SerializeToString,
+            ),
+            'ChooseSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChooseSession,
+                    request_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.ChooseSessionRequest.FromString,
+                    response_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.ChooseSessionResponse.SerializeToString,
+            ),
+            'SelectCopy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SelectCopy,
+                    request_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.SelectCopyRequest.FromString,
+                    response_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.SelectCopyResponse.SerializeToString,
+            ),
+            'DecideFailure': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideFailure,
+                    request_deserializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecideFailureRequest.FromString,
+                    response_serializer=parley_dot_driver_dot_v1_dot_driver__pb2.DecideFailureResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -926,6 +1047,195 @@ class DriverService:
             '/parley.driver.v1.DriverService/DecodeEnvelope',
             parley_dot_driver_dot_v1_dot_driver__pb2.DecodeEnvelopeRequest.SerializeToString,
             parley_dot_driver_dot_v1_dot_driver__pb2.DecodeEnvelopeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EncodeContactCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.driver.v1.DriverService/EncodeContactCode',
+            parley_dot_driver_dot_v1_dot_driver__pb2.EncodeContactCodeRequest.SerializeToString,
+            parley_dot_driver_dot_v1_dot_driver__pb2.EncodeContactCodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecodeContactCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.driver.v1.DriverService/DecodeContactCode',
+            parley_dot_driver_dot_v1_dot_driver__pb2.DecodeContactCodeRequest.SerializeToString,
+            parley_dot_driver_dot_v1_dot_driver__pb2.DecodeContactCodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EncodePayload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.driver.v1.DriverService/EncodePayload',
+            parley_dot_driver_dot_v1_dot_driver__pb2.EncodePayloadRequest.SerializeToString,
+            parley_dot_driver_dot_v1_dot_driver__pb2.EncodePayloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecodePayload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.driver.v1.DriverService/DecodePayload',
+            parley_dot_driver_dot_v1_dot_driver__pb2.DecodePayloadRequest.SerializeToString,
+            parley_dot_driver_dot_v1_dot_driver__pb2.DecodePayloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChooseSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.driver.v1.DriverService/ChooseSession',
+            parley_dot_driver_dot_v1_dot_driver__pb2.ChooseSessionRequest.SerializeToString,
+            parley_dot_driver_dot_v1_dot_driver__pb2.ChooseSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SelectCopy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.driver.v1.DriverService/SelectCopy',
+            parley_dot_driver_dot_v1_dot_driver__pb2.SelectCopyRequest.SerializeToString,
+            parley_dot_driver_dot_v1_dot_driver__pb2.SelectCopyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideFailure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.driver.v1.DriverService/DecideFailure',
+            parley_dot_driver_dot_v1_dot_driver__pb2.DecideFailureRequest.SerializeToString,
+            parley_dot_driver_dot_v1_dot_driver__pb2.DecideFailureResponse.FromString,
             options,
             channel_credentials,
             insecure,

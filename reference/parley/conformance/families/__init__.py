@@ -1,0 +1,1 @@
+"""The vector families, one module each; ``parley.conformance.generate`` writes them."""

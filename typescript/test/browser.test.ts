@@ -1,0 +1,77 @@
+/**
+ * The vector suite in headless Chromium (Debian's /usr/bin/chromium, driven
+ * by playwright-core): the esbuild bundle of web/page.ts runs every case in
+ * the page; all must pass but the accumulated ones (see src/vectors.ts). The
+ * same page's two-party demo then exchanges messages in one tab.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { chromium, type BrowserContext } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error: a plain ES module script without declarations
+import { buildWeb } from "../scripts/build-web.mjs";
+import { vectorFiles } from "./paths.js";
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+describe("the browser test page", () => {
+  let profile: string;
+  let out: string;
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    profile = mkdtempSync(join(tmpdir(), "parley-chromium-"));
+    out = await buildWeb(mkdtempSync(join(tmpdir(), "parley-web-")));
+    // A fresh --user-data-dir: playwright passes the directory as that flag.
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it("runs every vector case in Chromium and all pass", async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(pathToFileURL(join(out, "index.html")).href);
+    await page.waitForFunction(() => window.parley?.done === true, undefined, { timeout: 110_000 });
+    const { results, summary } = await page.evaluate(() => ({ results: window.parley.results, summary: window.parley.summary }));
+    const total = Object.values(vectorFiles()).reduce((n, f: any) => n + f.numberOfTests, 0);
+    expect(errors).toEqual([]);
+    expect(results.length).toBe(total);
+    expect(results.filter((r) => r.outcome === "failed")).toEqual([]);
+    expect(results.filter((r) => r.outcome === "skipped").every((r) => r.family === "accumulated")).toBe(true);
+    expect(await page.textContent("#summary")).toBe(`vectors: ${summary}`);
+    console.log(`chromium: ${summary}`);
+  });
+
+  it("holds a two-party conversation in one tab", async () => {
+    const page = await context.newPage();
+    await page.goto(pathToFileURL(join(out, "index.html")).href);
+    await page.fill("#alice-text", "hello Bob");
+    await page.click("#alice-send");
+    await page.fill("#bob-text", "hello Alice");
+    await page.click("#bob-send");
+    expect(await page.evaluate(() => window.parley.demo("alice", "third"))).toBe("third");
+    const bobLog = await page.textContent("#bob-log");
+    const aliceLog = await page.textContent("#alice-log");
+    expect(bobLog).toContain("< hello Bob");
+    expect(aliceLog).toContain("< hello Alice");
+    expect(aliceLog).toContain("X3DH header");
+  });
+});
