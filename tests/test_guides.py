@@ -108,7 +108,7 @@ def test_implementers_guide_commands_run():
     _need("protoc", "protoc-gen-go", "protoc-gen-go-grpc", "npm", "make")
     result = run_guide(ROOT / "docs" / "implementers.md", timeout=300)
     assert result.returncode == 0, result.stdout[-4000:]
-    assert "conformance: 144 passed, 0 failed, 0 skipped" in result.stdout
+    assert re.search(r"^conformance: \d+ passed, 0 failed, 0 skipped$", result.stdout, re.M)
     # ls build/gen and ls build/my-run
     for name in ("cpp", "es", "go", "java", "python", "report.json"):
         assert re.search(rf"^{re.escape(name)}$", result.stdout, re.M), name
