@@ -598,6 +598,36 @@ def conformance_page(root: Path, index: sr.SpecIndex, warnings: list[str]) -> st
         out += ["| item | value |", "|---|---|"]
         out += [f"| {_cell(k)} | `{_cell(v)}` |" for k, v in scalars.items()]
         out.append("")
+    chapters = (data.get("coverage") or {}).get("chapters") or []
+    if isinstance(chapters, list) and chapters:
+        out += [
+            "Coverage per spec chapter: requirements the chapter defines, those cited by a "
+            "case of this run, and how those cases ended.",
+            "",
+            "| chapter | requirements | MUST | cited | all passed | with a failure "
+            "| with a skip | case citations |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for row in chapters:
+            if isinstance(row, dict):
+                out.append(
+                    "| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                        _cell(row.get("title") or row.get("chapter", "")),
+                        *(
+                            _cell(row.get(k, ""))
+                            for k in (
+                                "requirements",
+                                "must",
+                                "withCases",
+                                "allPassed",
+                                "withFailure",
+                                "withSkip",
+                                "cases",
+                            )
+                        ),
+                    )
+                )
+        out.append("")
     cases = data.get("cases") or data.get("results") or []
     if isinstance(cases, list) and cases:
         out += [

@@ -293,6 +293,8 @@ export class Session {
     const s = this.#s;
     if (plaintext.length > MAX_PLAINTEXT) throw new InvalidArgument(`plaintext of ${plaintext.length} bytes exceeds 1 MiB`);
     if (s.sendingChainKey === undefined) throw new SessionStateError("the session has no sending chain yet");
+    // RATCHET-023: N is 32 bits on the wire and at rest; N = 2^32 - 1 is never sent.
+    if (s.sendingMessageNumber >= 0xffffffff) throw new SessionStateError("the sending chain is exhausted (N = 2^32 - 1); start a new session");
     const [nextCk, mk] = kdfCk(s.sendingChainKey);
     const header = encodeRatchetHeader(s.version, this.#sendingPublic, s.previousSendingChainLength, s.sendingMessageNumber);
     let x3dh: Uint8Array = new Uint8Array(0);

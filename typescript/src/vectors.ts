@@ -11,6 +11,7 @@ import * as d from "./gen/parley/driver/v1/driver_pb.js";
 import { DriverCore } from "./driver/core.js";
 import { fromHex, toHex } from "./bytes.js";
 import { ParleyError } from "./errors.js";
+import { runAccumulated } from "./conformance/accumulated.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
@@ -561,6 +562,7 @@ const COMMON = ["tcId", "comment", "flags", "requirements", "result", "error"];
 /** The fields of each case this runner reads; a case with another field fails, so a new field is never ignored silently. */
 const KNOWN_FIELDS: Record<string, string[]> = {
   ScenarioTest: ["parties", "steps"],
+  AccumulatedTest: ["counts", "seed", "sha256", "steps"],
   NegotiateTest: ["peerReads", "policy", "version"],
   RatchetMessageDecodeTest: ["decoded", "message", "paddedLength", "policy"],
   NoBundleMessageDecodeTest: ["decoded", "message", "policy"],
@@ -612,10 +614,16 @@ function checkFields(type: string, t: Json): void {
   });
 }
 
+function runWalk(t: Json): void {
+  const { sha256, counts } = runAccumulated(t.seed, t.steps);
+  const sorted = (c: Record<string, number>) => JSON.stringify(Object.fromEntries(Object.entries(c).sort(([a], [b]) => (a < b ? -1 : 1))));
+  eqVal(sorted(counts), sorted(t.counts), "counts");
+  eqVal(sha256, t.sha256, "sha256");
+}
+
 /**
  * Run every case of the given vector files (file name without `.json` -> parsed JSON).
- * AccumulatedTest groups are reported as skipped: their walk is defined by the
- * reference runner's code, not by test-vectors/README.md.
+ * AccumulatedTest cases play the walk of spec/conformance.md (conformance/accumulated.ts).
  */
 export function runVectors(files: Record<string, Json>, onCase?: (r: CaseResult) => void): CaseResult[] {
   const results: CaseResult[] = [];
@@ -623,18 +631,15 @@ export function runVectors(files: Record<string, Json>, onCase?: (r: CaseResult)
     for (const group of file.testGroups as Json[]) {
       for (const t of group.tests as Json[]) {
         let r: CaseResult;
-        if (group.type === "AccumulatedTest") {
-          r = { tcId: t.tcId, family, outcome: "skipped", detail: "the accumulated walk is not specified outside the reference runner" };
-        } else {
-          try {
-            checkFields(group.type, t);
-            if (group.type === "ScenarioTest") runScenario(t);
-            else runFlat(group.type, group, t);
-            r = { tcId: t.tcId, family, outcome: "passed", detail: "" };
-          } catch (e) {
-            const msg = e instanceof Error ? `${e instanceof Mismatch ? "" : e.name + ": "}${e.message}` : String(e);
-            r = { tcId: t.tcId, family, outcome: "failed", detail: msg };
-          }
+        try {
+          checkFields(group.type, t);
+          if (group.type === "ScenarioTest") runScenario(t);
+          else if (group.type === "AccumulatedTest") runWalk(t);
+          else runFlat(group.type, group, t);
+          r = { tcId: t.tcId, family, outcome: "passed", detail: "" };
+        } catch (e) {
+          const msg = e instanceof Error ? `${e instanceof Mismatch ? "" : e.name + ": "}${e.message}` : String(e);
+          r = { tcId: t.tcId, family, outcome: "failed", detail: msg };
         }
         results.push(r);
         onCase?.(r);

@@ -27,7 +27,14 @@ import multi_device from "../../test-vectors/multi_device.json" with { type: "js
 
 declare global {
   interface Window {
-    parley: { done: boolean; summary: string; results: CaseResult[]; demo: (from: "alice" | "bob", text: string) => string };
+    parley: {
+      done: boolean;
+      summary: string;
+      results: CaseResult[];
+      /** Milliseconds each case took, by tcId. */
+      ms: Record<string, number>;
+      demo: (from: "alice" | "bob", text: string) => string;
+    };
   }
 }
 
@@ -84,11 +91,15 @@ function setupDemo(): (from: "alice" | "bob", text: string) => string {
 }
 
 const demo = setupDemo();
-window.parley = { done: false, summary: "", results: [], demo };
+window.parley = { done: false, summary: "", results: [], ms: {}, demo };
 
 setTimeout(() => {
   const body = $("cases");
+  let last = performance.now();
   const results = runVectors({ kdf, x3dh, bundle, wire, versioning, session, no_bundle, fanout, compromise, contact, payload, multi_device, accumulated }, (r) => {
+    const now = performance.now();
+    window.parley.ms[r.tcId] = Math.round(now - last);
+    last = now;
     const tr = document.createElement("tr");
     for (const [text, cls] of [[r.tcId, ""], [r.outcome, r.outcome], [r.detail, ""]] as const) {
       const td = document.createElement("td");

@@ -9,10 +9,11 @@ Examples::
     python -m parley.conformance --command "..." --peer-command "..."   # pairwise interop
 
 Prints one line per case (PASS / FAIL / XFAIL / SKIP, tcId, requirement IDs),
-then ``conformance: N passed, N failed, N skipped``; writes
-``report.json`` and ``junit.xml`` into ``--report-dir``. The exit status is 1
-if a case failed that the known-failures file does not list, or if a listed
-case passed (the list is stale), 2 if the driver could not be reached.
+then ``conformance: N passed, N failed, N skipped``, the coverage per
+requirement and per spec chapter, and the verdict; writes ``report.json``
+and ``junit.xml`` into ``--report-dir``. The runner fails closed: a case the
+driver cannot run is a failure unless the spec makes what it needs optional
+(spec: conformance.md, CONF-004, CONF-010). Exit status: see :data:`EPILOG`.
 """
 
 from __future__ import annotations
@@ -22,11 +23,27 @@ import sys
 import time
 from pathlib import Path
 
-from .drivers import DirectDriver, DriverFailure, GrpcDriver, spawn_driver
-from .report import console_line, summary_line, write_json, write_junit
+from .coverage import coverage, format_coverage
+from .drivers import DirectDriver, DriverFailure, GrpcDriver, Unsupported, spawn_driver
+from .report import Verdict, console_line, summary_line, verdict, write_json, write_junit
 from .runner import default_vector_dir, load_vectors, run_suite
 
 KNOWN_FAILURES_DIR = Path(__file__).parent / "known_failures"
+
+#: The exit statuses (spec: conformance.md, "The runner's verdict and exit status").
+EPILOG = """\
+exit status (the last line of output is the verdict):
+  0  CONFORMANT      every case passed, apart from skips the spec permits (CONF-004);
+     PASS            the same for a partial run (--select, or pairwise interop)
+  1  FAIL            a case failed that --known-failures does not list; a case the
+                     driver could not run (UNIMPLEMENTED, or a profile or version it
+                     does not declare) counts, unless the spec makes it optional
+                     (CONF-010); or a listed known failure passed (the list is stale)
+  2  ERROR           no vectors, no case selected, a driver that cannot be reached
+                     or fails GetCapabilities, or wrong arguments
+  3  NOT CONFORMANT  nothing failed unexpectedly, but required cases were skipped
+                     under --allow-skip, or some failures are listed as known
+"""
 
 
 def read_known_failures(path: Path | None) -> set[str]:
@@ -54,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m parley.conformance",
         description="Run Parley's test vectors against an implementation's driver.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--target", help="host:port of a running driver")
@@ -78,13 +97,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--select", action="append", help="only cases whose tcId contains this text (repeatable)"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print failures only")
+    parser.add_argument(
+        "--allow-skip",
+        action="store_true",
+        help="work in progress: report a case that needs an operation the driver lacks as "
+        "skipped, not failed; the verdict is then NOT CONFORMANT (exit status 3)",
+    )
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        help="spec folder for the coverage per chapter (default: spec/ beside --vectors)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only failures, coverage gaps, the verdict"
+    )
     args = parser.parse_args(argv)
+    spec_dir = args.spec or args.vectors.resolve().parent / "spec"
 
     known = read_known_failures(args.known_failures)
     vectors = load_vectors(args.vectors)
     if not vectors:
         print(f"no vectors in {args.vectors}", file=sys.stderr)
+        print(Verdict("ERROR", [f"no vectors in {args.vectors}"]).line())
         return 2
     drivers = []
     try:
@@ -97,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                 drivers.append(second)
         except DriverFailure as exc:
             print(f"conformance: cannot reach the driver: {exc}", file=sys.stderr)
+            print(Verdict("ERROR", ["the driver cannot be reached"]).line())
             return 2
         from ..driver.v1 import driver_pb2 as d
 
@@ -104,7 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         profiles: set[int] | None = None
         versions: set[int] | None = None
         for driver in drivers:
-            caps = driver.call("GetCapabilities", d.GetCapabilitiesRequest())
+            try:
+                caps = driver.call("GetCapabilities", d.GetCapabilitiesRequest())
+            except (DriverFailure, Unsupported) as exc:
+                reason = f"GetCapabilities of {driver.name} failed: {type(exc).__name__}: {exc}"
+                print(f"conformance: {reason}", file=sys.stderr)
+                print(Verdict("ERROR", [reason]).line())
+                return 2
             names.append(caps.implementation or driver.name)
             # pairwise: only what both drivers offer
             profiles = set(caps.profiles) if profiles is None else profiles & set(caps.profiles)
@@ -134,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             pairwise=len(drivers) > 1,
             on_result=show,
             capabilities=(profiles, versions),
+            allow_skip=args.allow_skip,
         )
         seconds = time.perf_counter() - start
     finally:
@@ -146,17 +188,31 @@ def main(argv: list[str] | None = None) -> int:
     stale = sorted((known & ran_ids) - failed_ids)
     for tc in stale:
         print(f"UNEXPECTED PASS {tc}: listed in {args.known_failures}, remove it")
+    partial = bool(args.select) or len(drivers) > 1
+    outcome = verdict(results, partial=partial, stale=stale, profiles=profiles or ())
+    cov = coverage(results, spec_dir)
+    for line in format_coverage(cov, quiet=args.quiet):
+        print(line)
     write_json(
         args.report_dir / "report.json",
         implementation,
         results,
-        {"seconds": round(seconds, 3), "pairwise": len(drivers) > 1, "stale": stale},
+        {
+            "seconds": round(seconds, 3),
+            "pairwise": len(drivers) > 1,
+            "partial": partial,
+            "allowSkip": args.allow_skip,
+            "stale": stale,
+        },
+        outcome,
+        cov.as_json(),
     )
     write_junit(args.report_dir / "junit.xml", implementation, results)
     print(f"reports: {args.report_dir / 'report.json'}, {args.report_dir / 'junit.xml'}")
     print(f"({len(results)} cases in {seconds:.1f} s; {len(unexpected)} unexpected failure(s))")
     print(summary_line(results))
-    return 1 if unexpected or stale else 0
+    print(outcome.line())
+    return outcome.exit_code
 
 
 if __name__ == "__main__":

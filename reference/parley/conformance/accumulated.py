@@ -1,33 +1,15 @@
 """Accumulated vectors: a long random conversation, committed as one hash.
 
-In the manner of C2SP's CCTV: the vector holds a seed, a step count and the
-SHA-256 of everything the run produced. The walk below is part of the
-runner, so an implementation under test only answers driver calls; it never
-reimplements the walk.
+In the manner of C2SP's CCTV: the vector holds a seed, a step count, the
+outcome counts and the SHA-256 of everything the run produced. The walk is
+part of the runner, so an implementation under test only answers driver
+calls; it never reimplements the walk.
 
-The walk (every choice drawn from ``DeterministicRandom(seed)``):
-
-1. Two parties, Alice and Bob, get identity, installation and prekey keys
-   (Bob: one signed prekey and one one-time prekey). Bob signs a bundle at
-   ``NOW``; Alice starts a session with it and the one-time prekey.
-2. Each of ``steps`` steps draws ``r = u32 % 100``:
-
-   * ``r < 40``: a party sends a random plaintext of ``u32 % 48`` bytes
-     (Bob only once he has a session; otherwise Alice). The message joins the
-     in-flight list.
-   * ``r < 85``: a random in-flight message is delivered (out of order) and
-     leaves the list.
-   * ``r < 92``: a random in-flight message is delivered but stays in flight
-     (a duplicate, later delivered again).
-   * ``r < 96``: a random in-flight message is delivered with the first bit
-     of its MAC flipped, and stays in flight.
-   * otherwise: a random in-flight message is lost.
-
-   Delivery to Bob before he has a session is Respond, afterwards Decrypt;
-   each delivery supplies a fresh ratchet private key from the stream.
-
-Every operation's outcome (message bytes, plaintext, or the refusal's error
-code) is fed, length-prefixed, into SHA-256.
+This module is the executable form of spec/conformance.md, section
+"Accumulated vectors" (CONF-020); each part below names the subsection it
+follows (Draws, Clock, Digest and counts, Setup, Steps). A change here is a
+change of that text, and of the committed hashes; ``tests/test_accumulated_spec.py``
+transcribes the text independently and must still reproduce them.
 """
 
 from __future__ import annotations
@@ -42,12 +24,14 @@ from ..v1 import wire_pb2
 from .drivers import Refused
 from .scenario import installation_request, to_hex
 
-__all__ = ["NOW", "run_accumulated"]
+__all__ = ["NOW", "first_divergence", "run_accumulated"]
 
+#: spec: "Clock". 2026-01-01T00:00:00Z.
 NOW = 1_767_225_600
 
 
 def _flip_mac(message: bytes) -> bytes:
+    """spec: "Steps", the forged copy: mac[0] XOR 0x80, encoded again (WIRE-004)."""
     decoded = wire_pb2.RatchetMessage.FromString(message)
     mac = bytearray(decoded.mac)
     mac[0] ^= 0x80
@@ -55,8 +39,17 @@ def _flip_mac(message: bytes) -> bytes:
     return decoded.SerializeToString()
 
 
-def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
-    """Run the walk; return (SHA-256 hex of all outcomes, counts of each outcome)."""
+def run_accumulated(
+    seed: bytes, steps: int, drivers: dict, trace: list | None = None
+) -> tuple[str, dict]:
+    """Run the walk; return (SHA-256 hex of all outcomes, counts of each outcome).
+
+    ``drivers["a"]`` serves Alice, ``drivers["b"]`` (else "a") Bob (spec: "Setup").
+    ``trace``, if given, receives every record as (step, tag, data); step -1 is
+    the setup. It only serves to say where two runs part (:func:`first_divergence`).
+    """
+    step = -1
+    # spec: "Draws": key(), u32() and bytes(n) from the stream of CONF-002
     rng = DeterministicRandom(seed)
     key = lambda: rng.random_bytes(32)  # noqa: E731
     u32 = lambda: struct.unpack(">I", rng.random_bytes(4))[0]  # noqa: E731
@@ -64,8 +57,12 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
     counts: Counter = Counter()
 
     def absorb(tag: bytes, data: bytes) -> None:
+        """spec: "Digest and counts": tag || u32 big-endian length || data."""
         digest.update(tag + struct.pack(">I", len(data)) + data)
+        if trace is not None:
+            trace.append((step, tag.decode(), bytes(data)))
 
+    # spec: "Setup", step 1: Alice, then Bob
     a, b = drivers.get("a"), drivers.get("b") or drivers["a"]
     parties = {}
     for name, driver in (("alice", a), ("bob", b)):
@@ -83,12 +80,14 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
             bytes.fromhex(party["installationId"]),
         )
         absorb(b"I", response.identity)
+    # spec: "Setup", step 2: Bob's bundle
     bob_driver, bob_inst, bob_id = parties["bob"]
     alice_driver, alice_inst, alice_id = parties["alice"]
     bundle = bob_driver.call(
         "CreateBundle", d.CreateBundleRequest(installation_handles=[bob_inst], now=NOW)
     ).bundle
     absorb(b"B", bundle)
+    # spec: "Setup", step 3: EK_A, then the ratchet key
     alice_session = alice_driver.call(
         "Initiate",
         d.InitiateRequest(
@@ -106,6 +105,7 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
     in_flight: list[tuple[str, bytes]] = []
 
     def deliver(recipient: str, message: bytes) -> None:
+        """spec: "Steps", to deliver: the ratchet key first, then Respond or Decrypt."""
         driver = drivers_of[recipient]
         ratchet_key = key()
         try:
@@ -136,7 +136,8 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
         counts["decrypted"] += 1
         absorb(b"P", response.plaintext)
 
-    for _ in range(steps):
+    # spec: "Steps"
+    for step in range(steps):  # noqa: B007 -- absorb() reads it for the trace
         r = u32() % 100
         if r < 40 or not in_flight:
             sender = "alice" if sessions["bob"] is None or u32() % 2 == 0 else "bob"
@@ -166,3 +167,49 @@ def run_accumulated(seed: bytes, steps: int, drivers: dict) -> tuple[str, dict]:
             del in_flight[index]
             counts["lost"] += 1
     return digest.hexdigest(), dict(sorted(counts.items()))
+
+
+#: The message type of each record's data, for the diff of a divergence.
+_RECORD_TYPES = {"B": wire_pb2.Bundle, "E": wire_pb2.RatchetMessage}
+_RECORD_NAMES = {"I": "identity", "B": "bundle", "E": "message", "P": "plaintext", "X": "code"}
+
+
+def first_divergence(seed: bytes, steps: int, mine: list):
+    """Where a run's ``trace`` first parts from the reference's run: a Mismatch, or None.
+
+    The walk is deterministic, so the reference implementation (in process)
+    replays the records the vector's hash was made of; the first record that
+    differs is decoded like any other output (:mod:`.diff`). Later records
+    follow from it and are not reported.
+    """
+    from .diff import diff_bytes
+    from .drivers import DirectDriver
+    from .scenario import Mismatch
+
+    theirs: list = []
+    run_accumulated(seed, steps, {"a": DirectDriver(), "b": DirectDriver()}, theirs)
+    for index, (got, want) in enumerate(zip(mine, theirs, strict=False)):
+        if got == want:
+            continue
+        where = "the setup" if want[0] < 0 else f"step {want[0]}"
+        if got[1] != want[1]:
+            text = (
+                f"record {index} ({where}): a {_RECORD_NAMES[got[1]]} ({got[1]}) where the "
+                f"reference has a {_RECORD_NAMES[want[1]]} ({want[1]}): "
+                f"{_shown(got)} against {_shown(want)}"
+            )
+            return Mismatch(text)
+        name = _RECORD_NAMES[got[1]]
+        difference = diff_bytes(got[2], want[2], name, _RECORD_TYPES.get(got[1]))
+        return Mismatch(
+            f"record {index} ({where}): " + difference.text("the reference has"), difference
+        )
+    if len(mine) != len(theirs):
+        return Mismatch(f"the run has {len(mine)} records, the reference's {len(theirs)}")
+    return None
+
+
+def _shown(record: tuple) -> str:
+    """A record's data in full: the code as text, anything else as hex."""
+    _, tag, data = record
+    return data.decode() if tag == "X" else f"{data.hex() or '(empty)'} ({len(data)} bytes)"

@@ -8,7 +8,9 @@ response are three exceptions:
 * :class:`Refused` -- the implementation rejected the input with a registry
   error code (what negative vectors expect);
 * :class:`Unsupported` -- the implementation does not offer the operation
-  (the runner records a skip);
+  (a failure, or a skip where the spec makes the operation optional); an
+  operation a driver has answered once and then refuses as unimplemented is
+  a :class:`DriverFailure` instead (spec: conformance.md, CONF-004);
 * :class:`DriverFailure` -- anything else (a crash, a transport error).
 """
 
@@ -51,6 +53,13 @@ class DriverFailure(Exception):
     """The driver failed in a way no vector expects."""
 
 
+def unsupported(driver, method: str) -> Exception:
+    """Unsupported, unless ``driver`` has answered ``method`` before in this run."""
+    if method in driver.answered:
+        return DriverFailure(f"{method}: UNIMPLEMENTED, though the driver answered it before")
+    return Unsupported(method)
+
+
 class DirectDriver:
     """The reference implementation, called in this process (no gRPC)."""
 
@@ -61,16 +70,20 @@ class DirectDriver:
             backend = ReferenceBackend()
         self.backend = backend
         self.name = "reference (in-process)"
+        self.answered: set[str] = set()  # operations that returned a response or a refusal
 
     def call(self, method: str, request):
         try:
-            return getattr(self.backend, method)(request)
+            response = getattr(self.backend, method)(request)
         except ParleyError as exc:
+            self.answered.add(method)
             raise Refused(exc.code, exc.message) from None
         except NotImplementedError as exc:
-            raise Unsupported(method) from exc
+            raise unsupported(self, method) from exc
         except Exception as exc:  # a crash in the implementation under test
             raise DriverFailure(f"{method}: {type(exc).__name__}: {exc}") from exc
+        self.answered.add(method)
+        return response
 
     def close(self) -> None:
         pass
@@ -97,6 +110,7 @@ class GrpcDriver:
         self.channel = grpc.insecure_channel(target)
         self.stub = driver_pb2_grpc.DriverServiceStub(self.channel)
         self.name = target
+        self.answered: set[str] = set()  # operations that returned a response or a refusal
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         try:
@@ -107,14 +121,17 @@ class GrpcDriver:
     def call(self, method: str, request):
         grpc = self._grpc
         try:
-            return getattr(self.stub, method)(request, timeout=self.timeout)
+            response = getattr(self.stub, method)(request, timeout=self.timeout)
         except grpc.RpcError as exc:
             status = exc.code()
             if status == grpc.StatusCode.FAILED_PRECONDITION:
+                self.answered.add(method)
                 raise Refused(*parse_refusal(exc.details())) from None
             if status == grpc.StatusCode.UNIMPLEMENTED:
-                raise Unsupported(method) from None
+                raise unsupported(self, method) from None
             raise DriverFailure(f"{method}: {status.name}: {exc.details()}") from None
+        self.answered.add(method)
+        return response
 
     def close(self) -> None:
         self.channel.close()

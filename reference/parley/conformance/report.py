@@ -1,15 +1,31 @@
-"""Reports of a conformance run: console lines, JSON, JUnit XML."""
+"""Reports of a conformance run: console lines, the verdict, JSON, JUnit XML.
+
+The verdict and its exit status follow spec/conformance.md, "The runner's
+verdict and exit status" (CONF-010, CONF-011).
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from .runner import CaseResult
 
-__all__ = ["console_line", "summary_line", "write_json", "write_junit"]
+__all__ = [
+    "EXIT_CODES",
+    "Verdict",
+    "console_line",
+    "summary_line",
+    "verdict",
+    "write_json",
+    "write_junit",
+]
+
+#: Exit status of ``python -m parley.conformance`` by verdict (the spec's table).
+EXIT_CODES = {"CONFORMANT": 0, "PASS": 0, "FAIL": 1, "ERROR": 2, "NOT CONFORMANT": 3}
 
 
 def console_line(result: CaseResult) -> str:
@@ -22,6 +38,60 @@ def console_line(result: CaseResult) -> str:
     return line
 
 
+@dataclass
+class Verdict:
+    label: str  # a key of EXIT_CODES
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.label]
+
+    def line(self) -> str:
+        return self.label + (": " + "; ".join(self.reasons) if self.reasons else "")
+
+
+def verdict(
+    results: list[CaseResult], *, partial: bool, stale: list[str] = (), profiles=()
+) -> Verdict:
+    """The verdict of a run (spec: conformance.md, the runner's verdict and exit status)."""
+    if not results:
+        return Verdict("ERROR", ["no case ran (check --select and --vectors)"])
+    unexpected = [r for r in results if r.status == "fail" and not r.known]
+    known = [r for r in results if r.status == "fail" and r.known]
+    forced = [r for r in results if r.status == "skip" and not r.permitted]
+    permitted = [r for r in results if r.status == "skip" and r.permitted]
+    if unexpected or stale:
+        reasons = []
+        if unexpected:
+            unimplemented = sum("CONF-010" in r.message for r in unexpected)
+            text = f"{len(unexpected)} case(s) failed"
+            if unimplemented:
+                text += f", {unimplemented} of them because the driver lacks what they need"
+            reasons.append(text)
+        if stale:
+            reasons.append(f"{len(stale)} listed known failure(s) passed: the list is stale")
+        return Verdict("FAIL", reasons)
+    if forced or known:
+        reasons = []
+        if forced:
+            reasons.append(f"{len(forced)} required case(s) skipped (--allow-skip)")
+        if known:
+            reasons.append(f"{len(known)} known failure(s)")
+        return Verdict("NOT CONFORMANT", reasons)
+    scope = f"all {len(results)} cases passed"
+    if permitted:
+        scope = f"{len(results) - len(permitted)} cases passed, {len(permitted)} skipped as "
+        scope += "CONF-004 permits"
+    unmade = sum(len(r.notes) for r in results)
+    if unmade:
+        scope += f", {unmade} check(s) of an optional operation not made (see the notes)"
+    if partial:
+        return Verdict("PASS", [scope + " (a partial run, not a claim of conformance)"])
+    named = ", ".join(str(p) for p in sorted(profiles))
+    return Verdict("CONFORMANT", [scope + (f" (profile {named})" if named else "")])
+
+
 def summary_line(results: list[CaseResult]) -> str:
     counts = Counter(r.status for r in results)
     return (
@@ -29,8 +99,18 @@ def summary_line(results: list[CaseResult]) -> str:
     )
 
 
-def write_json(path: Path, implementation: str, results: list[CaseResult], extra: dict) -> None:
+def write_json(
+    path: Path,
+    implementation: str,
+    results: list[CaseResult],
+    extra: dict,
+    verdict: Verdict | None = None,
+    coverage: dict | None = None,
+) -> None:
     counts = Counter(r.status for r in results)
+    if verdict is not None:
+        extra = {**extra, "verdict": verdict.label, "verdictLine": verdict.line()}
+        extra["exitCode"] = verdict.exit_code
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps(
@@ -41,9 +121,11 @@ def write_json(path: Path, implementation: str, results: list[CaseResult], extra
                     "failed": counts["fail"],
                     "skipped": counts["skip"],
                     "knownFailures": sum(r.known for r in results if r.status == "fail"),
+                    "skippedRequired": sum(r.status == "skip" and not r.permitted for r in results),
                     **extra,
                 },
                 "cases": [r.as_json() for r in results],
+                **({"coverage": coverage} if coverage is not None else {}),
             },
             indent=2,
         )

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..driver.v1 import driver_pb2 as d
-from .accumulated import run_accumulated
+from .accumulated import first_divergence, run_accumulated
 from .drivers import DriverFailure, Refused, Unsupported
-from .scenario import Mismatch, Scenario, from_hex, policy_pb, to_hex
+from .policy import capabilities_permit, operation_optional
+from .scenario import Mismatch, Scenario, from_hex, mismatch, policy_pb, to_hex
 
 __all__ = ["CaseResult", "default_vector_dir", "load_vectors", "run_case", "run_suite"]
 
@@ -85,7 +86,7 @@ class _Check:
         if self.record:
             where[key] = actual
         elif where.get(key) != actual:
-            raise Mismatch(f"{key} is {actual!r:.60}, the vector says {where.get(key)!r:.60}")
+            raise mismatch("", key, actual, where.get(key))
 
 
 # -- one function per group type ----------------------------------------------
@@ -302,15 +303,22 @@ def check_scenario(group: dict, test: dict, drivers: dict, record: bool) -> list
 
 
 def check_accumulated(group: dict, test: dict, drivers: dict, record: bool) -> None:
-    digest, counts = run_accumulated(from_hex(test["seed"]), test["steps"], drivers)
+    trace: list = []
+    digest, counts = run_accumulated(from_hex(test["seed"]), test["steps"], drivers, trace)
     if record:
         test["sha256"] = digest
         test["counts"] = counts
         return
-    if counts != test["counts"]:
-        raise Mismatch(f"outcome counts {counts} differ from the vector's {test['counts']}")
-    if digest != test["sha256"]:
-        raise Mismatch(f"SHA-256 of all outputs is {digest}, the vector says {test['sha256']}")
+    if counts != test["counts"] or digest != test["sha256"]:
+        summary = (
+            f"outcome counts {counts} differ from the vector's {test['counts']}"
+            if counts != test["counts"]
+            else f"SHA-256 of all outputs is {digest}, the vector says {test['sha256']}"
+        )
+        where = first_divergence(from_hex(test["seed"]), test["steps"], trace)
+        if where is None:  # the reference no longer gives the vector's hash either
+            raise Mismatch(summary + "; the reference's run has the same records")
+        raise Mismatch(f"{summary}; first divergence: {where}", where.difference)
 
 
 CHECKS = {
@@ -349,6 +357,10 @@ class CaseResult:
     seconds: float = 0.0
     known: bool = False  # a failure listed in the known-failures file
     notes: list[str] = field(default_factory=list)
+    #: a skip the spec permits (CONF-004); False: a required case skipped under --allow-skip
+    permitted: bool = True
+    #: the first differing field of a mismatch (diff.Difference.as_json())
+    difference: dict | None = None
 
     def as_json(self) -> dict:
         out = {
@@ -364,6 +376,10 @@ class CaseResult:
             out["knownFailure"] = True
         if self.notes:
             out["notes"] = self.notes
+        if self.status == "skip":
+            out["skipPermitted"] = self.permitted
+        if self.difference is not None:
+            out["difference"] = self.difference
         return out
 
 
@@ -383,6 +399,15 @@ def _needs(group: dict, test: dict) -> tuple[set[int], set[int]]:
     return profiles, versions
 
 
+def _skip(permitted: bool, allow_skip: bool, message: str) -> tuple[str, str, bool]:
+    """(status, message, permitted) of a case that could not run (CONF-004, CONF-010)."""
+    if permitted:
+        return "skip", message, True
+    if allow_skip:
+        return "skip", message + " (skipped: --allow-skip)", False
+    return "fail", message, False
+
+
 def run_case(
     file: str,
     group: dict,
@@ -390,32 +415,51 @@ def run_case(
     drivers: dict,
     tc_id: str | None = None,
     capabilities: tuple[set[int], set[int]] | None = None,
+    allow_skip: bool = False,
 ):
     """Run one case; never raises for a failure of the implementation.
 
     ``capabilities`` (profiles, protocol versions) of the drivers, if given,
-    turns a case that needs more into a skip.
+    stops a case that needs more. A case that cannot run, for that reason or
+    because the driver answers UNIMPLEMENTED, is a skip only if the spec
+    permits it (:mod:`.policy`); otherwise it fails, or with ``allow_skip``
+    is a skip that is not permitted (the verdict is then NOT CONFORMANT).
     """
     check = CHECKS[group["type"]]
     start = time.perf_counter()
-    status, message, notes = "pass", "", []
+    status, message, notes, permitted, difference = "pass", "", [], True, None
+    profile = group.get("profile", 1)
+    requirements = list(test.get("requirements", []))
     if capabilities is not None:
         profiles, versions = _needs(group, test)
-        missing = (profiles - capabilities[0]) | (versions - capabilities[1])
-        if missing:
+        missing_profiles, missing_versions = profiles - capabilities[0], versions - capabilities[1]
+        if missing_profiles or missing_versions:
+            ok = capabilities_permit(missing_profiles, missing_versions)
+            what = [f"profile {p}" for p in sorted(missing_profiles)]
+            what += [f"protocol version {v}" for v in sorted(missing_versions)]
+            rule = "CONF-004 permits the skip" if ok else "CONF-010: a conforming driver has it"
+            text = f"needs {', '.join(what)}, which the driver does not declare ({rule})"
+            status, message, permitted = _skip(ok, allow_skip, text)
             return CaseResult(
-                tc_id or test["tcId"],
-                file,
-                "skip",
-                list(test.get("requirements", [])),
-                f"needs profiles/versions {sorted(missing)} the driver does not offer",
+                tc_id or test["tcId"], file, status, requirements, message, permitted=permitted
             )
     try:
         notes = check(group, test, drivers, False) or []
     except Mismatch as exc:
         status, message = "fail", str(exc)
+        if exc.difference is not None:
+            difference = exc.difference.as_json()
     except Unsupported as exc:
-        status, message = "skip", f"operation {exc} not supported by the driver"
+        operation = str(exc)
+        ok = operation_optional(operation, profile)
+        rule = (
+            f"optional for profile {profile}, CONF-004"
+            if ok
+            else f"required for profile {profile}, CONF-010"
+        )
+        status, message, permitted = _skip(
+            ok, allow_skip, f"the driver does not implement {operation} ({rule})"
+        )
     except (DriverFailure, Refused) as exc:
         status, message = "fail", f"{type(exc).__name__}: {exc}"
     except (KeyError, ValueError, TypeError, AttributeError) as exc:  # a malformed vector
@@ -424,10 +468,12 @@ def run_case(
         tc_id or test["tcId"],
         file,
         status,
-        list(test.get("requirements", [])),
+        requirements,
         message,
         time.perf_counter() - start,
         notes=notes,
+        permitted=permitted,
+        difference=difference,
     )
 
 
@@ -439,11 +485,13 @@ def run_suite(
     pairwise: bool = False,
     on_result=None,
     capabilities: tuple[set[int], set[int]] | None = None,
+    allow_skip: bool = False,
 ) -> list[CaseResult]:
     """Run every case (or those whose tcId contains one of ``select``).
 
     With ``pairwise`` only the two-party groups run, once with side "a" on
     drivers["a"] and side "b" on drivers["b"], and once swapped.
+    ``allow_skip``: see :func:`run_case`.
     """
     if isinstance(select, str):
         select = [select]
@@ -463,7 +511,7 @@ def run_suite(
                 else:
                     runs = [(test["tcId"], drivers)]
                 for tc_id, pair in runs:
-                    result = run_case(file, group, test, pair, tc_id, capabilities)
+                    result = run_case(file, group, test, pair, tc_id, capabilities, allow_skip)
                     results.append(result)
                     if on_result is not None:
                         on_result(result)

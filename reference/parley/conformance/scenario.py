@@ -19,15 +19,41 @@ from __future__ import annotations
 
 from ..driver.v1 import driver_pb2 as d
 from .drivers import Refused, Unsupported
+from .policy import operation_optional
 
-__all__ = ["Mismatch", "Scenario", "from_hex", "to_hex"]
+__all__ = ["Mismatch", "Scenario", "from_hex", "mismatch", "to_hex"]
 
 _KINDS = {"ratchet": d.MESSAGE_KIND_RATCHET, "no_bundle": d.MESSAGE_KIND_NO_BUNDLE}
 _KIND_NAMES = {v: k for k, v in _KINDS.items()}
 
 
 class Mismatch(Exception):
-    """The implementation's behaviour differs from the vector."""
+    """The implementation's behaviour differs from the vector.
+
+    ``difference`` (a :class:`~parley.conformance.diff.Difference`), when
+    there is one, locates the first differing field of an output.
+    """
+
+    def __init__(self, message: str, difference=None) -> None:
+        super().__init__(message)
+        self.difference = difference
+
+
+def mismatch(
+    prefix: str,
+    key: str,
+    actual,
+    expected,
+    context: str | None = None,
+    against: str = "the vector says",
+) -> Mismatch:
+    """A Mismatch of the output ``key``: its first differing field, both values, the offset."""
+    from .diff import diff_value
+
+    difference = diff_value(actual, expected, key, context)
+    if difference is None:  # equal once normalised: say so rather than hide it
+        return Mismatch(f"{prefix}{key} is {actual!r}, {against} {expected!r}")
+    return Mismatch(prefix + difference.text(against), difference)
 
 
 def from_hex(value: str) -> bytes:
@@ -94,10 +120,8 @@ class Scenario:
         if self.record:
             step[key] = actual
         elif step.get(key) != actual:
-            raise Mismatch(
-                f"step {self._index(step)} ({step['op']}): {key} is {_short(actual)}, "
-                f"the vector says {_short(step.get(key))}"
-            )
+            prefix = f"step {self._index(step)} ({step['op']}): " if "op" in step else "party: "
+            raise mismatch(prefix, key, actual, step.get(key), step.get("op"))
 
     def _index(self, step: dict) -> int:
         return next((i for i, s in enumerate(self.test["steps"]) if s is step), -1)
@@ -136,6 +160,8 @@ class Scenario:
         try:
             return driver.call(method, request).state
         except Unsupported:
+            if not operation_optional(method, 1):  # a required operation: the case cannot run
+                raise
             self.notes.append(f"{method} unsupported: state-unchanged check skipped")
             return None
 
@@ -209,7 +235,8 @@ class Scenario:
         if before is not None and not self.record:
             after = driver.call("ExportInstallation", export).state
             if after != before:
-                raise Mismatch(f"step {self._index(step)}: the installation changed")
+                prefix = f"step {self._index(step)} (respond): the installation changed: "
+                raise mismatch(prefix, "installationState", after, before, against="before it")
 
     def op_encrypt(self, step: dict) -> None:
         driver, handle = self.sessions[step["session"]]
@@ -239,7 +266,8 @@ class Scenario:
         if before is not None and not self.record:
             after = driver.call("ExportSession", export).state
             if after != before:
-                raise Mismatch(f"step {self._index(step)}: the session state changed")
+                prefix = f"step {self._index(step)} (decrypt): the session changed: "
+                raise mismatch(prefix, "sessionState", after, before, against="before it")
 
     def op_exportSession(self, step: dict) -> None:
         driver, handle = self.sessions[step["session"]]
@@ -360,11 +388,7 @@ class Scenario:
         if self.record:
             step["copies"] = copies
         elif expected != copies:
-            raise Mismatch(f"step {self._index(step)}: the decoded copies differ")
+            prefix = f"step {self._index(step)} (decodeEnvelope): "
+            raise mismatch(prefix, "copies", copies, expected)
         for copy, name in zip(response.copies, step["copyNames"], strict=False):
             self.values[name] = copy.body
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
