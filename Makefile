@@ -47,10 +47,11 @@ test: $(STAMP) ## the test suite
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory ts-test
 
-bench: $(STAMP) ts-bench ## benchmarks: the core against bare pyca/cryptography; the library with its store
+bench: $(STAMP) ts-bench ## benchmarks: the core against bare pyca/cryptography; the library with its store; through NATS
 	$(PY) bench/run.py
 	$(PY) bench/library.py
 	$(PY) bench/planted.py
+	$(PY) bench/relay.py
 
 demo: $(STAMP) ## the core's conversation, then the library story through the CLI
 	$(PY) -m parley.demo

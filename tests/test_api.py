@@ -768,3 +768,36 @@ def test_the_token_is_never_written_through_a_link(tmp_path):
     result = _serve_cli(tmp_path, "--token-file", str(link))
     assert result.returncode == 1 and "not a file" in result.stderr
     assert target.read_text() == "keep me"
+
+
+def test_send_counts_its_own_delivery_when_an_older_envelope_is_stuck(tmp_path):
+    """An older envelope to an unreachable contact makes the flush raise; the
+    message just sent to another contact still went out and is counted."""
+    sock_dir = Path(tempfile.mkdtemp(prefix="pa", dir="/tmp"))
+    mailbox = tmp_path / "mailbox"
+    alice = Daemon(tmp_path / "alice", mailbox, sock_dir).start()
+    bob = Daemon(tmp_path / "bob", mailbox, sock_dir).start()
+    try:
+        inboxes = mailbox / "inbox"
+        before = set(inboxes.iterdir())
+        env = {**os.environ, "PARLEY_PASSPHRASE": ENV_PASS}
+        cli = [sys.executable, "-m", "parley.client.cli", "--home", str(tmp_path / "m")]
+        cli += ["--mailbox", str(mailbox)]
+        subprocess.run([*cli, "init"], env=env, check=True, capture_output=True, timeout=60)
+        code = subprocess.run(
+            [*cli, "code"], env=env, check=True, capture_output=True, text=True, timeout=60
+        ).stdout.strip()
+        [mallory_inbox] = set(inboxes.iterdir()) - before
+        bob_code = bob.call("GetContactCode", pb.GetContactCodeRequest()).code
+        alice.call("AddContact", pb.AddContactRequest(code=bob_code, name="bob"))
+        alice.call("AddContact", pb.AddContactRequest(code=code, name="mallory"))
+        shutil.rmtree(mallory_inbox)
+        mallory_inbox.write_bytes(b"")  # every put to Mallory fails
+        stuck = alice.call("SendMessage", pb.SendMessageRequest(contact="mallory", body=b"x"))
+        assert stuck.delivered_installations == 0
+        sent = alice.call("SendMessage", pb.SendMessageRequest(contact="bob", body=b"hi"))
+        assert sent.delivered_installations == 1
+    finally:
+        alice.stop()
+        bob.stop()
+        shutil.rmtree(sock_dir, ignore_errors=True)

@@ -34,18 +34,14 @@ def initial_from_stranger(bob, rng, now: int, text: bytes = b"spam") -> bytes:
     return encode_envelope(Envelope(1, iid, (copy,)))
 
 
-def flood(w: World, bob, count: int) -> None:
+def flood(w: World, bob, count: int, step: int = 1) -> None:
     for i in range(count):
-        w.clock.now += 1
+        w.clock.now += step
         stranger = IdentityKeyPair.generate(w.rng)
         bob.receive(no_bundle_from(stranger, w.rng.random_bytes(16), bob, b"spam %d" % i, w.rng))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NOBUNDLE-020 vs -021: forgetting a pending sender deletes the history rows "
-    "that catch the replay of a forgotten no-bundle key, so the replay is delivered again",
-)
+@pytest.mark.requirement("NOBUNDLE-020")
 def test_a_forgotten_strangers_no_bundle_message_replayed_is_refused(tmp_path, monkeypatch):
     # Small bounds stand in for 10,000 keys and 100 pending contacts; with the
     # real ones the same holds after 10,001 no-bundle messages (measured: 36 s of CPU).
@@ -56,7 +52,10 @@ def test_a_forgotten_strangers_no_bundle_message_replayed_is_refused(tmp_path, m
     carol, carol_iid = IdentityKeyPair.generate(w.rng), w.rng.random_bytes(16)
     first = no_bundle_from(carol, carol_iid, bob, b"pay 100 to carol", w.rng)
     assert texts(bob.receive(first)) == [b"pay 100 to carol"]
-    flood(w, bob, 6)  # fresh identities: Carol's key and Carol herself are forgotten
+    # fresh identities, each older than the pending window when the next comes:
+    # Carol's key and Carol herself are forgotten
+    flood(w, bob, 6, step=directory.PENDING_WINDOW + 1)
+    assert carol.public.signing_key not in {c.account for c in bob.contacts()}
     replayed = first + bytes([0xC0, 0x3E, 0x01])  # one unknown field: another digest
     events = bob.receive(replayed)
     assert texts(events) == []
@@ -65,13 +64,7 @@ def test_a_forgotten_strangers_no_bundle_message_replayed_is_refused(tmp_path, m
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NOBUNDLE-021: 100 strangers' messages make Bob forget a real pending sender's "
-    "session; her next messages still carry the X3DH header of that session, whose "
-    "ephemeral key the replay guard holds, so each is refused as REPLAYED_INITIAL_MESSAGE "
-    "(no reset), and nothing Bob can do reaches her",
-)
+@pytest.mark.requirement("NOBUNDLE-021")
 def test_a_stranger_flood_does_not_cut_off_a_real_first_contact(tmp_path):
     w = World(tmp_path)
     bob, carol = w.account("bob"), w.account("carol")
@@ -84,11 +77,7 @@ def test_a_stranger_flood_does_not_cut_off_a_real_first_contact(tmp_path):
     assert texts(events) == [b"did you get my first message?"], events
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NOBUNDLE-021 bounds the number of pending senders, not what one of them "
-    "stores: one stranger fills Bob's history (and disk) without bound",
-)
+@pytest.mark.requirement("NOBUNDLE-021")
 def test_one_stranger_cannot_grow_the_store_without_bound(tmp_path):
     w = World(tmp_path)
     bob = w.account("bob")
@@ -103,12 +92,7 @@ def test_one_stranger_cannot_grow_the_store_without_bound(tmp_path):
     assert size < 8 << 20, f"store is {size >> 20} MiB after {sent} MiB from one stranger"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NOBUNDLE-021 bounds pending accounts, not their installations: one stranger "
-    "starts a session from each of 60 fresh installation ids, each keeping 999 skipped "
-    "keys (100 of them: 7.6 MiB; the growth has no bound)",
-)
+@pytest.mark.requirement("NOBUNDLE-021")
 def test_one_stranger_cannot_plant_sessions_from_any_number_of_installations(tmp_path):
     w = World(tmp_path)
     bob = w.account("bob")
@@ -127,3 +111,45 @@ def test_one_stranger_cannot_plant_sessions_from_any_number_of_installations(tmp
     # an account cannot name more installations than its bundle can hold
     assert len(contact.installations) <= PROFILE_1.max_installations_per_bundle
     assert (tmp_path / "bob.db").stat().st_size < 4 << 20
+
+
+@pytest.mark.requirement("NOBUNDLE-021")
+def test_a_burst_of_strangers_is_refused_while_the_pending_contacts_are_recent(tmp_path):
+    w = World(tmp_path)
+    bob, carol = w.account("bob"), w.account("carol")
+    carol.add_contact(bob.contact_code(), "bob")
+    assert texts(bob.receive(carol.send("bob", b"hello"))) == [b"hello"]
+    for _ in range(directory.MAX_PENDING_CONTACTS - 1):  # fills the pending contacts
+        w.clock.now += 1
+        assert texts(bob.receive(initial_from_stranger(bob, w.rng, w.clock()))) == [b"spam"]
+    before = {c.account for c in bob.contacts()}
+    w.clock.now += 1
+    for envelope in (
+        initial_from_stranger(bob, w.rng, w.clock()),
+        no_bundle_from(IdentityKeyPair.generate(w.rng), w.rng.random_bytes(16), bob, b"x", w.rng),
+    ):
+        events = bob.receive(envelope)
+        assert [(type(e), e.reason, e.reset_envelope) for e in events] == [
+            (UndecryptableMessage, "PENDING_FULL", None)
+        ]
+    assert {c.account for c in bob.contacts()} == before  # nobody forgotten, nobody added
+    # once the oldest is older than the window, a new sender takes its place
+    w.clock.now += directory.PENDING_WINDOW
+    assert texts(bob.receive(initial_from_stranger(bob, w.rng, w.clock()))) == [b"spam"]
+    assert carol.account_id not in {c.account for c in bob.contacts()}
+
+
+@pytest.mark.requirement("SESSION-020")
+def test_a_contact_whose_session_was_dropped_here_is_reset_not_refused_as_replay(tmp_path):
+    w = World(tmp_path)
+    bob, carol = w.account("bob"), w.account("carol")
+    carol.add_contact(bob.contact_code(), "bob")
+    bob.add_contact(carol.contact_code(), "carol")
+    assert texts(bob.receive(carol.send("bob", b"hello"))) == [b"hello"]
+    with bob.store.transaction():  # the session is lost here (the guard keeps its key)
+        bob.store.execute("DELETE FROM sessions")
+    [event] = bob.receive(carol.send("bob", b"still there?"))
+    assert isinstance(event, UndecryptableMessage)
+    assert event.reason == "NO_SESSION" and event.reset_envelope is not None
+    carol.receive(event.reset_envelope)
+    assert texts(bob.receive(carol.send("bob", b"again"))) == [b"again"]

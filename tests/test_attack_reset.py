@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
 from library_world import World, texts
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
@@ -23,12 +22,6 @@ def _deliver_outbox(w: World, acc) -> None:
         acc.mark_delivered(entry)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SESSION-020 resets on every INVALID_MAC from a known installation, with no "
-    "bound but the reuse of a still-pending reset: 20 forged envelopes against a peer "
-    "who answers give 20 new sessions and 20 RESET envelopes (12,138 bytes for 2,760)",
-)
 def test_forged_envelopes_from_a_known_installation_do_not_reset_at_will(tmp_path):
     w = World(tmp_path)
     alice, bob = w.account("alice"), w.account("bob")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,29 @@ def test_console_script_errors_without_traceback(env):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.requirement("STORE-005")
+def test_send_reports_its_own_envelope_when_an_older_one_is_stuck(env, capsys, monkeypatch):
+    """An older envelope to an unreachable contact makes flush_outbox raise; the
+    message just sent to another contact went out, and send says so."""
+    inboxes = env / "mailbox" / "inbox"
+    codes = {}
+    for name in ("alice", "bob", "mallory"):
+        monkeypatch.setenv("PARLEY_HOME", str(env / name))
+        before = set(inboxes.iterdir()) if inboxes.exists() else set()
+        assert run(capsys, "init")[0] == 0
+        codes[name] = run(capsys, "code")[1].strip()
+        if name == "mallory":
+            [mallory_inbox] = set(inboxes.iterdir()) - before
+    monkeypatch.setenv("PARLEY_HOME", str(env / "alice"))
+    for name in ("bob", "mallory"):
+        assert run(capsys, "add", codes[name], "--name", name)[0] == 0
+    shutil.rmtree(mallory_inbox)
+    mallory_inbox.write_bytes(b"")  # every put to Mallory fails
+    code, _, err = run(capsys, "send", "mallory", "stuck")
+    assert code == 1 and "kept in the outbox" in one_line_error(err)
+    code, out, err = run(capsys, "send", "bob", "hi")
+    assert code == 0, err
+    assert out.strip() == "sent to bob (1 installation)"
+    assert "older messages wait in the outbox" in err

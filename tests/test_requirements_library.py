@@ -548,15 +548,16 @@ def test_a_burst_of_undecryptable_messages_starts_one_reset_session(tmp_path, mo
     for data in lost:
         [event] = undecryptable(restored.receive(data))
         assert event.sender == alice.account_id
-        assert event.reset_envelope is not None
         reasons.append(event.reason)
         resets.append(event.reset_envelope)
     # the first finds no session; the next ones fail in the pending reset session
     assert reasons == ["NO_SESSION", "INVALID_MAC", "INVALID_MAC"]
     assert restored.session_count() == 1
+    # one RESET per peer installation per RESET_INTERVAL: the burst sends one
+    assert resets[0] is not None and resets[1:] == [None, None]
+    resets = resets[:1]
     headers = [decode_ratchet_message(decode_envelope(r).messages[0].body) for r in resets]
-    assert len({h.x3dh_header.ephemeral_key for h in headers}) == 1  # one session
-    assert [h.header.message_number for h in headers] == [0, 1, 2]
+    assert [h.header.message_number for h in headers] == [0]
     for reset in resets:
         env = decode_envelope(reset)
         assert env.sender_bundle is not None

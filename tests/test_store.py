@@ -270,7 +270,8 @@ def test_a_schema_1_store_is_migrated_at_open(tmp_path):
         store.execute("DROP INDEX messages_by_message_id")
         store.execute("DROP TRIGGER forget_account")
         store.execute("ALTER TABLE accounts DROP COLUMN pending")
-        store.execute("DROP TRIGGER forget_marks")  # and what schema 3 added
+        store.execute("ALTER TABLE installations DROP COLUMN reset_at")
+        store.execute("DROP TRIGGER forget_marks")  # and what schema 5 added
         store.execute("DROP TABLE contact_marks")
     store.set_schema_version(1)
     store.close()
@@ -283,8 +284,8 @@ def test_a_schema_1_store_is_migrated_at_open(tmp_path):
     ]
 
 
-def test_a_schema_2_store_gains_the_contact_marks(tmp_path):
-    """Schema 3 adds the user's marks (verified, blocked): a schema-2 store opens,
+def test_a_schema_4_store_gains_the_contact_marks(tmp_path):
+    """Schema 5 adds the user's marks (verified, blocked): a schema-4 store opens,
     migrates, and keeps them; removing a contact forgets its marks."""
     alice, bob = make(tmp_path, "alice"), make(tmp_path, "bob")
     alice.add_contact(bob.contact_code(), "bob")
@@ -293,10 +294,10 @@ def test_a_schema_2_store_gains_the_contact_marks(tmp_path):
     with store.transaction():
         store.execute("DROP TRIGGER forget_marks")
         store.execute("DROP TABLE contact_marks")
-    store.set_schema_version(2)
+    store.set_schema_version(4)
     store.close()
     alice = Account.open(tmp_path / "alice.db", "alice pass", clock=lambda: T0, kdf_iterations=KDF)
-    assert alice.store.query("PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(3,)]
+    assert alice.store.query("PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(5,)]
     assert not alice.contact("bob").verified
     assert alice.mark_verified("bob").verified and alice.block_contact("bob").blocked
     alice.remove_contact("bob")

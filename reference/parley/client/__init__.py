@@ -83,6 +83,7 @@ __all__ = [
     "MessageBlocked",
     "MessageReceived",
     "MessageSynced",
+    "NatsTransport",
     "NoAccount",
     "OutboxEntry",
     "QRCodeUnreadable",
@@ -103,3 +104,16 @@ __all__ = [
     "write_qr_png",
     "write_qr_svg",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``NatsTransport`` is imported when first asked for (it loads the NATS client)."""
+    if name == "NatsTransport":
+        from .nats_transport import NatsTransport
+
+        return NatsTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"NatsTransport"})

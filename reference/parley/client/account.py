@@ -27,8 +27,8 @@ injected, as in the core.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..bundle import Bundle
@@ -69,6 +69,37 @@ def _system_clock() -> int:
     return int(time.time())
 
 
+def _deliver_chunk(
+    transport: Transport, chunk: list[OutboxEntry], failed: dict[bytes, TransportError]
+) -> list[tuple[OutboxEntry, set[bytes]]]:
+    """Hand ``chunk`` to the transport; return what it took, with its recipients.
+    A relay takes the chunk in one go; if it refuses one envelope, or for a
+    transport that resolves accounts itself, they go one at a time, and a
+    refused account (recorded in ``failed``) keeps its later envelopes back."""
+    if transport.addresses_accounts and chunk:
+        try:
+            targets = transport.deliver_many([(e.envelope, e.account) for e in chunk])
+            return list(zip(chunk, targets, strict=True))
+        except TransportError:
+            pass  # one of them was refused: find which, one at a time
+    out = []
+    for entry in chunk:
+        if entry.account in failed:
+            continue
+        try:
+            targets = transport.deliver(entry.envelope, account=entry.account)
+            if not targets and not transport.addresses_accounts:
+                raise TransportError(
+                    "the transport knows no installation of the recipient: "
+                    "the envelope waits in the outbox"
+                )
+        except TransportError as exc:
+            failed[entry.account] = exc
+            continue
+        out.append((entry, targets))
+    return out
+
+
 class Account:
     """One installation of an account, with its encrypted store."""
 
@@ -86,6 +117,7 @@ class Account:
         self.profile = profile
         self.policy = policy
         self._st = Stores.of(store, self.rng, profile, policy)
+        self._unmarked: list[int] = []  # outbox entries delivered, not yet marked
         with self._txn():
             self._st.local.maintain(self.rng, self.clock())
 
@@ -177,6 +209,9 @@ class Account:
         return account
 
     def close(self) -> None:
+        if self._unmarked:  # a deferred flush's marks (else: delivered again, recognised)
+            with suppress(Exception), self._txn():
+                pass
         self._st.store.close()
 
     def __enter__(self) -> Account:
@@ -225,11 +260,17 @@ class Account:
     def _txn(self) -> Iterator[Stores]:
         """One store transaction; the prekeys are read inside it (another process
         may share the store) and read again if it rolls back."""
+        marks, self._unmarked = self._unmarked, []
         try:
             with self._st.store.transaction():
                 self._st.local.refresh()
+                if marks:  # delivered by a deferred flush: recorded with this change
+                    now = self.clock()
+                    for entry_id in marks:
+                        self._st.outbox.mark_delivered(entry_id, now)
                 yield self._st
         except BaseException:
+            self._unmarked = marks + self._unmarked  # rolled back: still to record
             self._st.local.refresh()
             raise
 
@@ -350,40 +391,47 @@ class Account:
             )
         return data
 
-    def flush_outbox(self, transport: Transport) -> list[tuple[OutboxEntry, set[bytes]]]:
-        """Deliver every envelope waiting in the outbox, oldest first, marking each
-        delivered once the transport took it; return them with their recipients.
+    def flush_outbox(
+        self, transport: Transport, *, batch: int = 100, defer_marks: bool = False
+    ) -> list[tuple[OutboxEntry, set[bytes]]]:
+        """Deliver every envelope waiting in the outbox, oldest first, marking them
+        delivered once the transport took them; return them with their recipients.
 
         Call it after :meth:`send` (instead of delivering the envelope yourself)
         and now and then (at start, in a receive loop): what a crash left
-        undelivered goes out then. An envelope the transport refuses, or takes
-        for no installation at all, stays in the outbox with the later ones to
-        the same account (so they keep their order); the envelopes to other
-        accounts still go, then the first TransportError is raised.
+        undelivered goes out then. Envelopes go ``batch`` at a time (one
+        ``Transport.deliver_many`` for a relay), each batch marked delivered in
+        one transaction. An envelope the transport refuses, or takes for no
+        installation at all (a transport that resolves accounts itself), stays
+        in the outbox with the later ones to the same account (so they keep
+        their order); the envelopes to other accounts still go, then the first
+        TransportError is raised. A crash before a batch is marked hands it over
+        again on the next flush; the receiver recognises what did arrive.
+
+        With ``defer_marks`` the marks are written by the next transaction of
+        this account (the next send, receive or flush, or :meth:`close`) instead
+        of one of their own: one commit fewer per batch for a busy sender. A
+        crash before then hands those envelopes over again on the next start;
+        the relay drops a republished one within its window, and the receiver
+        recognises any.
         """
         with self._txn() as st:
-            pending = st.outbox.pending()
-        done = []
+            skip = set(self._unmarked)
+            pending = [e for e in st.outbox.pending() if e.id not in skip]
+        done: list[tuple[OutboxEntry, set[bytes]]] = []
         failed: dict[bytes, TransportError] = {}
-        for entry in pending:
-            if entry.account in failed:
-                continue
-            try:
-                targets = transport.deliver(entry.envelope, account=entry.account)
-                if not targets:
-                    raise TransportError(
-                        "the transport knows no installation of the recipient: "
-                        "the envelope waits in the outbox"
-                    )
-            except TransportError as exc:
-                failed[entry.account] = exc
-                continue
-            with self._txn() as st:
-                st.outbox.mark_delivered(entry.id, self.clock())
-            done.append((entry, targets))
-        if done:
-            with self._txn() as st:
-                st.outbox.prune(self.clock())
+        for start in range(0, len(pending), batch):
+            chunk = [e for e in pending[start : start + batch] if e.account not in failed]
+            delivered = _deliver_chunk(transport, chunk, failed)
+            if defer_marks:
+                self._unmarked += [entry.id for entry, _t in delivered]
+            elif delivered:
+                with self._txn() as st:
+                    now = self.clock()
+                    for entry, _t in delivered:
+                        st.outbox.mark_delivered(entry.id, now)
+                    st.outbox.prune(now)
+            done += delivered
         if failed:
             raise next(iter(failed.values()))
         return done
@@ -415,6 +463,67 @@ class Account:
         now = self.clock()
         with self._txn() as st:
             return receiving.receive(st, bytes(envelope), now)
+
+    def send_many(self, items: Sequence[tuple[str | bytes | Contact, bytes]]) -> list[bytes]:
+        """:meth:`send` for several (contact, plaintext) pairs, committed in one
+        transaction (one fsync): all of them, or, if one cannot be sent
+        (CannotSend, naming it), none. The envelopes, in order."""
+        items = list(items)
+        if any(not isinstance(text, bytes) for _c, text in items):
+            raise CannotSend("the plaintexts must be bytes")
+        found: dict[object, Contact] = {}
+        for contact, _t in items:  # each contact looked up once
+            key = contact.account if isinstance(contact, Contact) else contact
+            if key not in found:
+                found[key] = self.contact(contact)
+        targets = [found[c.account if isinstance(c, Contact) else c] for c, _t in items]
+        now = self.clock()
+        out = []
+        with self._txn() as st, st.sessions.batch():
+            st.local.maintain(self.rng, now)
+            for n, (target, (_c, plaintext)) in enumerate(zip(targets, items, strict=True)):
+                message_id = self.rng.random_bytes(P.MESSAGE_ID_SIZE)
+                try:
+                    data, fs = sending.send_text(st, target, message_id, plaintext, now)
+                except CannotSend as exc:
+                    raise CannotSend(f"message {n} of the batch: {exc.message}") from None
+                st.history.add(
+                    message_id, now, "out", target.account, self.installation_id, plaintext, fs
+                )
+                out.append(data)
+        return out
+
+    def receive_many(self, envelopes: Sequence[bytes]) -> list[list[Event]]:
+        """:meth:`receive` for several envelopes, committed in one transaction
+        (one fsync); one list of events per envelope, in order.
+
+        Each envelope is processed exactly as :meth:`receive` would, one after
+        the other, each in a savepoint of its own: a bad envelope gives its
+        events (it never raises) and changes nothing for the others. Should
+        processing one raise (a local failure, not bad input), its savepoint
+        is rolled back, the envelopes before it are committed and the error is
+        raised; a caller acknowledges nothing then, and the committed ones,
+        delivered again, are recognised.
+        """
+        datas = list(envelopes)
+        if any(not isinstance(d, bytes | bytearray | memoryview) for d in datas):
+            raise CannotSend("an envelope is bytes")
+        now = self.clock()
+        out: list[list[Event]] = []
+        failure: BaseException | None = None
+        with self._txn() as st:
+            for data in datas:
+                try:
+                    with st.store.savepoint():
+                        out.append(receiving.receive(st, bytes(data), now, prune=False))
+                except Exception as exc:
+                    st.local.refresh()  # the savepoint rolled back: so do the prekeys
+                    failure = exc
+                    break
+            st.seen.prune(now)  # once for the batch: the same bounds as one at a time
+        if failure is not None:
+            raise failure
+        return out
 
     def history(
         self, contact: str | bytes | Contact | None = None, limit: int = 100

@@ -2,9 +2,11 @@
 
 Each home folder (``--home``, or ``PARLEY_HOME``, default ``~/.parley``)
 holds one installation: ``parley.db``, an SQLCipher file under your
-passphrase, and ``config.json`` (the mailbox folder; nothing secret).
+passphrase, and ``config.json`` (the transport; nothing secret).
 Installations on one machine talk through a shared mailbox folder
-(``--mailbox``, or ``PARLEY_MAILBOX``; chosen at ``init``).
+(``--mailbox``, or ``PARLEY_MAILBOX``; chosen at ``init``); installations on
+different machines through a NATS relay (``--transport nats://HOST:PORT``,
+or ``PARLEY_TRANSPORT``; saved at ``init``).
 
 The passphrase comes from ``PARLEY_PASSPHRASE`` or is asked for.
 ``PARLEY_NOW`` (seconds since the Unix epoch) fixes the clock, for tests
@@ -63,7 +65,8 @@ from .events import (
     UndecryptableMessage,
 )
 from .home import HomeLock
-from .transport import MailboxTransport
+from .receiver import receive_batch
+from .transport import Delivery, MailboxTransport, Transport
 
 DB_NAME = "parley.db"
 CONFIG_NAME = "config.json"
@@ -238,10 +241,48 @@ def _mailbox(args: argparse.Namespace, home: Path) -> MailboxTransport:
     return MailboxTransport(chosen)
 
 
-def _save_config(args: argparse.Namespace, home: Path) -> MailboxTransport:
-    mailbox = _mailbox(args, home)
-    (home / CONFIG_NAME).write_text(json.dumps({"mailbox": str(mailbox.root.resolve())}) + "\n")
-    return mailbox
+def _transport_url(args: argparse.Namespace, home: Path) -> str | None:
+    """A transport URL (``nats://...``) from --transport, PARLEY_TRANSPORT or
+    config.json; None: the mailbox folder."""
+    chosen = args.transport or os.environ.get("PARLEY_TRANSPORT")
+    if not chosen:
+        try:
+            chosen = json.loads((home / CONFIG_NAME).read_text()).get("transport")
+        except (OSError, ValueError, AttributeError):
+            chosen = None
+    if chosen is not None and not isinstance(chosen, str):
+        raise UsageError(f"{CONFIG_NAME}: transport must be a URL (a string)")
+    if chosen and not chosen.startswith(("nats://", "tls://")):
+        raise UsageError(f"unknown transport {chosen!r}: give nats://HOST:PORT (or tls://)")
+    return chosen or None
+
+
+#: Transports this process opened, closed when :func:`main` returns.
+_TRANSPORTS: list[Transport] = []
+
+
+def _transport(args: argparse.Namespace, home: Path) -> Transport:
+    """The home's transport: a NATS relay if a URL is configured, else the mailbox."""
+    url = _transport_url(args, home)
+    if url is None:
+        return _mailbox(args, home)
+    from .nats_transport import NatsTransport  # the NATS client only when used
+
+    transport = NatsTransport(url)
+    _TRANSPORTS.append(transport)
+    return transport
+
+
+def _save_config(args: argparse.Namespace, home: Path) -> Transport:
+    url = _transport_url(args, home)
+    if url is not None:
+        transport = _transport(args, home)
+        config = {"transport": url}
+    else:
+        transport = _mailbox(args, home)
+        config = {"mailbox": str(transport.root.resolve())}
+    (home / CONFIG_NAME).write_text(json.dumps(config) + "\n")
+    return transport
 
 
 #: Home locks this process holds, released when :func:`main` returns.
@@ -258,16 +299,19 @@ def _lock(home: Path, *, daemon: bool = False) -> None:
 
 def _open(
     args: argparse.Namespace, *, changes: bool = True, daemon: bool = False
-) -> tuple[Account, MailboxTransport]:
+) -> tuple[Account, Transport]:
     """Open the home's installation; a command that ``changes`` it holds the lock."""
     home = _home(args)
     if changes and (home / DB_NAME).exists():
         _lock(home, daemon=daemon)
     if not (home / DB_NAME).exists():
         raise NoAccount(f"no account in {home} (run 'parley init' first)")
+    relay = _transport_url(args, home)
     account = Account.open(home / DB_NAME, _passphrase(), clock=_clock())
+    if not changes and relay is not None:
+        return account, None  # type: ignore[return-value]  # a read-only command: no relay
     try:
-        mailbox = _mailbox(args, home)
+        mailbox = _transport(args, home)
         mailbox.register(account.account_id, account.installation_id)
         if changes:
             _flush(account, mailbox)  # what an earlier run committed but did not deliver
@@ -277,7 +321,7 @@ def _open(
     return account, mailbox
 
 
-def _flush(account: Account, mailbox: MailboxTransport) -> int:
+def _flush(account: Account, mailbox: Transport) -> int:
     """Deliver the outbox; a mailbox that fails now is tried again next time."""
     try:
         return len(account.flush_outbox(mailbox))
@@ -372,20 +416,35 @@ def describe(account: Account, event: Event) -> str:
     return repr(event)  # pragma: no cover
 
 
-def _process(account: Account, mailbox: MailboxTransport, quiet_bundles: bool = True) -> int:
-    """Receive everything waiting; print it; return the number of messages."""
+def _process(
+    account: Account,
+    mailbox: Transport,
+    quiet_bundles: bool = True,
+    deliveries: list[Delivery] | None = None,
+) -> int:
+    """Receive ``deliveries``, or everything waiting, in batches (one commit
+    each, then acknowledged); print it; return the number of messages."""
     count = 0
-    for item in mailbox.fetch(account.installation_id):
-        events = account.receive(item.data)
-        for event in events:
+
+    def show(results: list[list[Event]]) -> None:
+        nonlocal count
+        for event in (e for events in results for e in events):
             if quiet_bundles and isinstance(event, BundleUpdated) and not _JSON:
                 continue
             emit(event_record(event), describe(account, event))
             if isinstance(event, MessageReceived | MessageSynced):
                 count += 1
-        _flush(account, mailbox)  # a reset or reply that receive committed
-        mailbox.ack(account.installation_id, item.handle)  # only after receive committed
-    return count
+
+    while True:
+        batch = (
+            deliveries if deliveries is not None else mailbox.fetch(account.installation_id, 100)
+        )
+        if not batch:
+            return count
+        # Committed, then the outbox flushed (resets, replies), then acknowledged.
+        receive_batch(account, mailbox, batch, on_commit=show)
+        if deliveries is not None:
+            return count
 
 
 # -- commands ----------------------------------------------------------------------
@@ -617,15 +676,23 @@ def cmd_send(args: argparse.Namespace) -> int:
         envelope = account.send(contact, text.encode("utf-8"))  # committed in the outbox
         try:
             delivered = account.flush_outbox(mailbox)
+            targets = next((t for e, t in delivered if e.envelope == envelope), set())
         except TransportError as exc:
-            raise TransportError(
-                f"{exc.message}; the message is kept in the outbox and goes out on the next run"
-            ) from None
-        targets = next((t for e, t in delivered if e.envelope == envelope), set())
+            if any(e.envelope == envelope for e in account.outbox()):
+                raise TransportError(
+                    f"{exc.message}; the message is kept in the outbox and goes out on the next run"
+                ) from None
+            # this message went out; an older one, to another contact, is held back
+            print(
+                f"parley: warning: {exc.message}; older messages wait in the outbox",
+                file=sys.stderr,
+            )
+            targets = mailbox.recipients(envelope, contact.account)
         copies = decode_envelope(envelope).messages
         ratchet = {c.recipient_installation_id for c in copies if c.kind == "ratchet"}
         no_bundle = any(c.kind == "no_bundle" for c in copies)
         missed = [i for i in contact.installations if i not in ratchet]
+        relay_only = not targets and mailbox.addresses_accounts and not contact.installations
     plural = "" if len(targets) == 1 else "s"
     emit(
         {
@@ -636,7 +703,9 @@ def cmd_send(args: argparse.Namespace) -> int:
             "forward_secret": not no_bundle,
             "installations_without_copy": [i.hex() for i in missed] if ratchet else [],
         },
-        f"sent to {contact.label} ({len(targets)} installation{plural})",
+        f"sent to {contact.label} (to its account on the relay: no installation known)"
+        if relay_only
+        else f"sent to {contact.label} ({len(targets)} installation{plural})",
     )
     if no_bundle:
         print(
@@ -665,6 +734,7 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 def cmd_listen(args: argparse.Namespace) -> int:
     account, mailbox = _open(args, daemon=True)
+    mailbox.poll_interval = args.interval  # a mailbox folder is looked at; a relay tells
     deadline = time.monotonic() + args.timeout if args.timeout else None
     total = 0
     with account:
@@ -672,12 +742,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
             print(f"listening as installation {short(account.installation_id)} (Ctrl-C to stop)")
         while True:
             _flush(account, mailbox)
-            total += _process(account, mailbox, quiet_bundles=not args.verbose)
+            wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            got = mailbox.wait(account.installation_id, limit=100, timeout=wait)
+            if got:
+                total += _process(account, mailbox, not args.verbose, deliveries=got)
             if args.count and total >= args.count:
                 return 0
             if deadline is not None and time.monotonic() > deadline:
                 return 0
-            time.sleep(args.interval)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -828,7 +900,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not (home / DB_NAME).exists():
         cmd_init(args)  # no set-up needed: the first start creates the account
     passphrase = _passphrase()
-    mailbox = _mailbox(args, home)
+    mailbox = _transport(args, home)
+    mailbox.poll_interval = args.interval
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     return serve(
@@ -854,6 +927,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Forward-secret 1:1 messages with no server (Parley).",
         epilog=(
             "environment: PARLEY_HOME (home folder), PARLEY_MAILBOX (mailbox folder), "
+            "PARLEY_TRANSPORT (a nats:// relay), "
             "PARLEY_PASSPHRASE (else asked), PARLEY_NOW (fixed clock, tests only). "
             "--json prints one JSON object per line."
         ),
@@ -872,6 +946,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--mailbox",
         help="the mailbox folder shared on this machine (default: $PARLEY_MAILBOX, else the "
         "one chosen at init, in HOME/config.json, else ~/.parley-mailbox)",
+    )
+    parser.add_argument(
+        "--transport",
+        metavar="URL",
+        help="a NATS relay instead of the mailbox: nats://HOST:PORT[,HOST:PORT...] "
+        "or tls://... (saved by init and devices link; also PARLEY_TRANSPORT; "
+        "default: the mailbox folder)",
     )
     json_help = "print JSON Lines: one object per line (default: text for people)"
     parser.add_argument("--json", action="store_true", help=json_help)
@@ -980,7 +1061,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "--interval",
                 type=_positive(float, "--interval", 3600),
                 default=0.2,
-                help="seconds between checks of the mailbox, at most 3600 (default: 0.2)",
+                help="seconds between looks at a mailbox folder (a relay pushes), at most 3600 "
+                "(default: 0.2)",
             )
             p.add_argument(
                 "--timeout",
@@ -1053,7 +1135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--interval",
         type=float,  # its range is checked with the other serve options (INVALID_ARGUMENT)
         default=0.2,
-        help="seconds between checks of the mailbox (default: 0.2)",
+        help="mailbox folder poll interval, seconds (a relay pushes) (default: 0.2)",
     )
     return parser
 
@@ -1100,6 +1182,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     finally:
+        while _TRANSPORTS:
+            _TRANSPORTS.pop().close()
         while _LOCKS:
             _LOCKS.popitem()[1].release()
 

@@ -26,6 +26,7 @@ __all__ = [
     "NOT_ADDRESSED",
     "NO_BUNDLE",
     "OWN_ENVELOPE",
+    "PENDING_FULL",
     "RESET",
     "RESET_REASONS",
     "SessionCandidate",
@@ -39,6 +40,10 @@ __all__ = [
 RESET_REASONS = frozenset(
     {"NO_SESSION", "UNKNOWN_PREKEY", "INVALID_MAC", "TOO_MANY_SKIPPED_MESSAGES"}
 )
+
+#: The reason of a message from a new sender refused because the pending
+#: contacts are full of recent ones (NOBUNDLE-021); it starts no reset.
+PENDING_FULL = "PENDING_FULL"
 
 RESET, HELLO, EVENT_ONLY = "RESET", "HELLO", "EVENT_ONLY"
 ADDRESSED, NO_BUNDLE, NOT_ADDRESSED, OWN_ENVELOPE = (

@@ -33,9 +33,20 @@ _ACCOUNT_SELECT = (
     "added_at, pending FROM accounts "
 )
 
-#: Pending contacts (senders the user did not add) kept at most; beyond, the
-#: oldest are forgotten (NOBUNDLE-021).
+#: Pending contacts (senders the user did not add) kept at most (NOBUNDLE-021).
 MAX_PENDING_CONTACTS = 100
+#: A pending contact is kept at least this long (seconds): beyond the cap, only
+#: pending contacts older than this are forgotten (the oldest first), and while
+#: none is, a new sender is refused (``PENDING_FULL``), so that a burst of
+#: strangers blocks new strangers rather than erasing a real first contact.
+PENDING_WINDOW = 7 * 24 * 60 * 60
+#: What one pending contact may hold (NOBUNDLE-021): installations (as many as
+#: a bundle can name), and bytes of message bodies (the newest kept).
+MAX_PENDING_INSTALLATIONS = 32
+PENDING_MESSAGE_BUDGET = 1 << 20
+#: The reason of a bundle entry, or a session start, that names an installation
+#: id another known account holds (MULTI-005).
+INSTALLATION_CLAIMED = "INSTALLATION_CLAIMED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,18 +141,37 @@ class Directory:
             (identity.signing_key, identity.to_bytes(), name, int(self_), now),
         )
 
+    def admits_pending(self, now: int) -> bool:
+        """Whether a new pending contact may be added now (NOBUNDLE-021): below the
+        cap, or some pending contact is older than PENDING_WINDOW (it will be
+        forgotten)."""
+        (count,) = self._store.one(
+            "SELECT count(*) FROM accounts WHERE pending = 1 AND is_self = 0", ()
+        )
+        if count < MAX_PENDING_CONTACTS:
+            return True
+        old = self._store.one(
+            "SELECT 1 FROM accounts WHERE pending = 1 AND is_self = 0 AND added_at <= ? LIMIT 1",
+            (now - PENDING_WINDOW,),
+        )
+        return old is not None
+
     def add_pending(self, identity: IdentityKey, now: int) -> list[bytes]:
-        """Record a sender the user did not add, as a pending contact; forget the
-        oldest pending ones beyond MAX_PENDING_CONTACTS, with their installations,
+        """Record a sender the user did not add, as a pending contact (the caller
+        checked :meth:`admits_pending`); beyond MAX_PENDING_CONTACTS, forget the
+        oldest pending ones older than PENDING_WINDOW, with their installations,
         sessions and messages (the schema's trigger). Returns the forgotten accounts."""
         self._store.execute(
             "INSERT INTO accounts (account, identity, added_at, pending) VALUES (?,?,?,1)",
             (identity.signing_key, identity.to_bytes(), now),
         )
+        (count,) = self._store.one(
+            "SELECT count(*) FROM accounts WHERE pending = 1 AND is_self = 0", ()
+        )
         rows = self._store.query(
-            "SELECT account FROM accounts WHERE pending = 1 AND is_self = 0 "
-            "ORDER BY added_at DESC, rowid DESC LIMIT -1 OFFSET ?",
-            (MAX_PENDING_CONTACTS,),
+            "SELECT account FROM accounts WHERE pending = 1 AND is_self = 0 AND added_at <= ? "
+            "ORDER BY added_at, rowid LIMIT ?",
+            (now - PENDING_WINDOW, max(0, count - MAX_PENDING_CONTACTS)),
         )
         dropped = [bytes(r[0]) for r in rows]
         for account in dropped:
@@ -333,6 +363,39 @@ class Directory:
         )
         return True
 
+    def claimed_by_other(self, account: bytes, iid: bytes) -> bool:
+        """Whether another known account (this one included) already holds the
+        installation id ``iid`` (MULTI-005): the first claim keeps it."""
+        if iid == self.installation_id and account != self.account_id:
+            return True
+        return (
+            self._store.one(
+                "SELECT 1 FROM installations WHERE installation_id = ? AND account != ? LIMIT 1",
+                (iid, account),
+            )
+            is not None
+        )
+
+    def installation_count(self, account: bytes) -> int:
+        (count,) = self._store.one(
+            "SELECT count(*) FROM installations WHERE account = ?", (account,)
+        )
+        return int(count)
+
+    def reset_at(self, account: bytes, iid: bytes) -> int:
+        """When this installation last sent a RESET or HELLO to it (SESSION-020)."""
+        row = self._store.one(
+            "SELECT reset_at FROM installations WHERE account = ? AND installation_id = ?",
+            (account, iid),
+        )
+        return 0 if row is None else int(row[0])
+
+    def mark_reset(self, account: bytes, iid: bytes, now: int) -> None:
+        self._store.execute(
+            "UPDATE installations SET reset_at = ? WHERE account = ? AND installation_id = ?",
+            (now, account, iid),
+        )
+
     def owner_of(self, iid: bytes) -> bytes | None:
         """The one account known to have this installation, or None."""
         rows = self._store.query(
@@ -395,6 +458,9 @@ class Directory:
                 "WHERE account = ? AND installation_id = ?",
                 (account, iid),
             )
+            if known is None and self.claimed_by_other(account, iid):
+                events.append(BundleRejected(account, INSTALLATION_CLAIMED))  # MULTI-005
+                continue
             if known is None:
                 self._store.execute(
                     "INSERT INTO installations (account, installation_id, bundle, bundle_ts, "

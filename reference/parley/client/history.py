@@ -56,6 +56,17 @@ class History:
         )
         return cursor.lastrowid
 
+    def trim(self, account: bytes, budget: int) -> None:
+        """Forget the oldest messages of ``account`` beyond ``budget`` bytes of
+        bodies, the newest kept (a pending contact's, NOBUNDLE-021)."""
+        self._store.execute(
+            "DELETE FROM messages WHERE account = ? AND id < coalesce((SELECT min(id) FROM "
+            "(SELECT id, sum(length(body)) OVER (ORDER BY id DESC) AS total FROM messages "
+            "WHERE account = ?) WHERE total <= ?), "
+            "(SELECT max(id) FROM messages WHERE account = ?))",
+            (account, account, budget, account),
+        )
+
     def has_received(self, account: bytes, message_id: bytes) -> bool:
         """Whether a message with this id came from ``account`` before."""
         row = self._store.one(

@@ -55,6 +55,7 @@ class LocalInstallation:
         self._raw = installation
         self.keys = load_installation(installation)
         self.installation_id = self.keys.installation_id
+        self._parsed: tuple[bytes, Bundle] | None = None  # the stored own bundle, decoded
 
     @staticmethod
     def initialise(store: Store, identity: IdentityKeyPair, keys: InstallationKeys) -> None:
@@ -101,7 +102,9 @@ class LocalInstallation:
         )
         cached = self._store.get_meta("own_bundle")
         if cached is not None:
-            bundle = Bundle.from_bytes(cached)
+            if self._parsed is None or self._parsed[0] != cached:
+                self._parsed = (cached, Bundle.from_bytes(cached))
+            bundle = self._parsed[1]
             if (
                 list(bundle.installations) == entries
                 and now - bundle.timestamp < BUNDLE_REFRESH
@@ -109,7 +112,7 @@ class LocalInstallation:
             ):
                 return bundle
         # Timestamps strictly increase, so a peer always takes the new bundle.
-        timestamp = now if cached is None else max(now, Bundle.from_bytes(cached).timestamp + 1)
+        timestamp = now if cached is None else max(now, self._parsed[1].timestamp + 1)
         bundle = Bundle.create(self.identity, entries, timestamp, self.profile)
         self.set_bundle(bundle)
         return bundle

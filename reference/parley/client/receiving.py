@@ -16,6 +16,7 @@ from . import payload as P
 from .decisions import HELLO as DECIDE_HELLO
 from .decisions import (
     OWN_ENVELOPE,
+    PENDING_FULL,
     RESET_REASONS,
     SessionCandidate,
     choose_session,
@@ -24,6 +25,11 @@ from .decisions import (
     select_copy,
 )
 from .decisions import RESET as DECIDE_RESET
+from .directory import (
+    INSTALLATION_CLAIMED,
+    MAX_PENDING_INSTALLATIONS,
+    PENDING_MESSAGE_BUDGET,
+)
 from .events import (
     Event,
     IdentityChanged,
@@ -34,11 +40,14 @@ from .events import (
     SessionReset,
     UndecryptableMessage,
 )
-from .replay import envelope_key, no_bundle_key
+from .replay import envelope_key, no_bundle_key, no_bundle_message_key
 from .sending import envelope, start_session
 from .stores import Stores
 
-__all__ = ["RESET_REASONS", "receive"]
+__all__ = ["RESET_INTERVAL", "RESET_REASONS", "receive"]
+
+#: At most one RESET or HELLO per peer installation in this many seconds (SESSION-020).
+RESET_INTERVAL = 10 * 60
 
 
 class _NoBundleReplayCache:
@@ -52,8 +61,9 @@ class _NoBundleReplayCache:
         return self._st.seen.lookup(no_bundle_key(bytes(ephemeral_key)))[0]  # type: ignore[arg-type]
 
 
-def receive(st: Stores, data: bytes, now: int) -> list[Event]:
-    """Process one envelope (already checked to be bytes)."""
+def receive(st: Stores, data: bytes, now: int, *, prune: bool = True) -> list[Event]:
+    """Process one envelope (already checked to be bytes). A batch passes
+    ``prune=False`` and prunes the replay caches once, at its end."""
     key = envelope_key(data)
     seen, message = st.seen.lookup(key)
     if seen:
@@ -65,7 +75,8 @@ def receive(st: Stores, data: bytes, now: int) -> list[Event]:
     events = step.envelope(data)
     if step.decoded:  # bytes that are no envelope change nothing: no need to remember them
         st.seen.record(key, now, step.message_row)
-        st.seen.prune(now)
+        if prune:
+            st.seen.prune(now)
     return events
 
 
@@ -193,14 +204,20 @@ class _Receive:
             return None, exc.code, [], False
         sender = opened.sender.signing_key
         key = no_bundle_key(opened.ephemeral_key)
-        if st.seen.lookup(key)[0] or (
-            payload.kind == P.TEXT and st.history.has_received(sender, payload.message_id)
+        message_key = no_bundle_message_key(sender, payload.message_id)
+        if (
+            st.seen.lookup(key)[0]
+            or st.seen.lookup(message_key)[0]
+            or (payload.kind == P.TEXT and st.history.has_received(sender, payload.message_id))
         ):
             return sender, "REPLAYED_INITIAL_MESSAGE", [], False  # NOBUNDLE-020
+        row = st.directory.row(sender)
+        if row is None and sender != st.account_id and not st.directory.admits_pending(now):
+            return None, PENDING_FULL, [], False  # NOBUNDLE-021: refused, nothing kept
         st.seen.record(key, now)
+        st.seen.record(message_key, now)  # outlives a forgotten pending sender
         if sender == st.account_id:
             return sender, None, [], False
-        row = st.directory.row(sender)
         if row is None:
             st.directory.add_pending(opened.sender, now)  # NOBUNDLE-021
         elif row.identity != opened.sender.to_bytes():
@@ -244,6 +261,23 @@ class _Receive:
             code = "DUPLICATE_MESSAGE" if "DUPLICATE_MESSAGE" in errors else errors[0]
             return owner, code, []
         # An initial message of a new session.
+        initiator = header.initiator_identity.signing_key
+        if (
+            initiator != st.account_id
+            and st.directory.row(initiator) is None
+            and not st.directory.admits_pending(now)
+        ):
+            return None, PENDING_FULL, []  # NOBUNDLE-021: refused before any DH
+        if st.directory.claimed_by_other(initiator, sender_iid):
+            return None, INSTALLATION_CLAIMED, []  # MULTI-005: no session, no reset
+        pending = st.directory.row(initiator)
+        if (
+            pending is not None
+            and pending.pending
+            and not st.directory.has_installation(initiator, sender_iid)
+            and st.directory.installation_count(initiator) >= MAX_PENDING_INSTALLATIONS
+        ):
+            return None, PENDING_FULL, []  # NOBUNDLE-021: a pending contact's installations
         try:
             session, plaintext = Session.respond(
                 st.local.identity,
@@ -257,6 +291,15 @@ class _Receive:
         except RemoteError as exc:
             sender = header.initiator_identity.signing_key
             known = st.directory.row(sender) is not None
+            if (
+                known
+                and exc.code == "REPLAYED_INITIAL_MESSAGE"
+                and not any(s.remote_identity.signing_key == sender for _, s, _ in sessions)
+            ):
+                # The guard holds its key but no session of that sender is left
+                # (it was dropped here): the peer is cut off, not replaying;
+                # answer as to a message without a session (SESSION-020).
+                return sender, "NO_SESSION", []
             return (sender if known else None), exc.code, []
         st.local.save()  # replay guard, used one-time prekey (PREKEY-005)
         account = session.remote_identity.signing_key
@@ -327,6 +370,8 @@ class _Receive:
         self.message_row = st.history.add(
             payload.message_id, now, "in", account, iid, payload.body, forward_secret
         )
+        if row is not None and row.pending:  # NOBUNDLE-021: a pending contact's budget
+            st.history.trim(account, PENDING_MESSAGE_BUDGET)
         return MessageReceived(
             account,
             iid,
@@ -342,9 +387,18 @@ class _Receive:
         bundle, announced by a RESET (or HELLO) message; None if no bundle serves.
 
         A reset session still waiting for its reply is reused, so a burst of
-        undecryptable messages starts one session, not one each.
+        undecryptable messages starts one session, not one each; and at most one
+        RESET or HELLO goes to a peer installation per RESET_INTERVAL, so that
+        envelopes forged "from" a public installation id cannot make this
+        installation start sessions and send at will. A HELLO that answers a
+        no-bundle RESET (``fresh``: authenticated by the peer's identity key)
+        is not limited.
         """
         st, now = self.st, self.now
+        if not fresh:
+            last = st.directory.reset_at(account, iid)
+            if last and now - last < RESET_INTERVAL:
+                return None
         current = st.sessions.active(account, iid)
         chosen = (
             None
@@ -369,4 +423,5 @@ class _Receive:
         copy = InstallationMessage(iid, "ratchet", body)
         data = envelope(st, [copy], st.directory.row(account), now, force_bundle=True)
         st.outbox.add(data, account, now)  # committed with the ratchet step
+        st.directory.mark_reset(account, iid, now)
         return data

@@ -81,7 +81,7 @@ from .events import (
     SessionReset,
     UndecryptableMessage,
 )
-from .transport import MailboxTransport
+from .transport import Delivery, Transport
 
 __all__ = [
     "ApiServer",
@@ -371,7 +371,7 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
     def __init__(
         self,
         open_account: Callable[[], Account],
-        mailbox: MailboxTransport,
+        mailbox: Transport,
         *,
         poll_interval: float = 0.2,
     ) -> None:
@@ -413,20 +413,30 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
         changed.set()
 
     async def poll_forever(self) -> None:
-        """Poll the mailbox every ``poll_interval`` seconds until :meth:`aclose`."""
+        """Receive from the transport until :meth:`aclose`: a relay pushes (its
+        ``wait`` returns as soon as an envelope is stored), a mailbox folder is
+        looked at every ``poll_interval`` seconds. Each batch is received on
+        the store's thread (:meth:`poll_once`)."""
+        loop = asyncio.get_running_loop()
+        iid = self.account.installation_id
+
+        def wait() -> list[Delivery]:  # blocks a thread of the default executor
+            return self.mailbox.wait(iid, limit=100, timeout=1.0)
+
         while not self._stopping.is_set():
             try:
-                count = await self._run(self.poll_once)
+                deliveries = await loop.run_in_executor(None, wait)
+                count = await self._run(lambda d=deliveries: self.poll_once(d))
                 self._poll_error = ""
-            except Exception as exc:  # a broken mailbox must not stop the daemon
+            except Exception as exc:  # a broken transport must not stop the daemon
                 if _one_line(exc) != self._poll_error:  # once, not every interval
                     self._poll_error = _one_line(exc)
-                    log.error("polling the mailbox failed: %s", self._poll_error)
+                    log.error("receiving from the transport failed: %s", self._poll_error)
                 count = 0
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
             if count:
                 self._notify()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
 
     def start_polling(self) -> None:
         """Start :meth:`poll_forever` on the running event loop."""
@@ -441,22 +451,27 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
         await self._run(self.account.close)
         self._worker.shutdown(wait=True)
 
-    def poll_once(self) -> int:
-        """Receive what waits in the mailbox; return the number of events stored."""
+    def poll_once(self, deliveries: list[Delivery] | None = None) -> int:
+        """Receive ``deliveries`` (else what waits, up to 100) as one batch: the
+        state change and its events in one transaction, then the outbox
+        flushed, then the acknowledgements. Return the number of events stored."""
         account, mailbox = self.account, self.mailbox
         stored = 0
         self.flush_outbox()  # what a crash left undelivered, at start and on every poll
-        for item in mailbox.fetch(account.installation_id, limit=100):
-            with account.store.transaction():  # the state change and its events, together
-                events = account.receive(item.data)  # a reset envelope joins the outbox
-                now = account.clock()
-                for event in events:
-                    message = event_to_proto(event)
-                    if message is not None:
-                        self.events.add(message, now)
-                        stored += 1
-            self.flush_outbox()
-            mailbox.ack(account.installation_id, item.handle)  # only after the commit
+        if deliveries is None:
+            deliveries = mailbox.fetch(account.installation_id, limit=100)
+        if not deliveries:
+            return 0
+        with account.store.transaction():  # the state change and its events, together
+            results = account.receive_many([d.data for d in deliveries])
+            now = account.clock()
+            for event in (e for events in results for e in events):
+                message = event_to_proto(event)
+                if message is not None:
+                    self.events.add(message, now)
+                    stored += 1
+        self.flush_outbox()  # resets the batch committed
+        mailbox.ack_many(account.installation_id, [d.handle for d in deliveries])
         return stored
 
     def flush_outbox(self) -> list:
@@ -542,7 +557,12 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
             envelope = self.account.send(contact, bytes(request.body))  # in the outbox
             sent = self.account.history(contact, limit=1)[-1]
             delivered = self.flush_outbox()
-            targets = next((t for e, t in delivered if e.envelope == envelope), set())
+            targets = next((t for e, t in delivered if e.envelope == envelope), None)
+            if targets is None:
+                # flush_outbox gives [] on any TransportError, which may come from an
+                # older envelope: this one went out if it left the outbox
+                gone = all(e.envelope != envelope for e in self.account.outbox())
+                targets = self.mailbox.recipients(envelope, contact.account) if gone else set()
             return pb.SendMessageResponse(
                 message_id=sent.message_id,
                 forward_secret=sent.forward_secret,
@@ -953,7 +973,7 @@ async def _serve_async(
 
 def serve(
     open_account: Callable[[], Account],
-    mailbox: MailboxTransport,
+    mailbox: Transport,
     *,
     socket_path: Path | None,
     listen: str | None,

@@ -9,6 +9,9 @@ drops the oldest that is not chosen (SESSION-011).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from ..session import Session
 from .store import Store
 
@@ -22,11 +25,36 @@ class SessionStore:
     def __init__(self, store: Store, cap: int) -> None:
         self._store = store
         self.cap = cap
+        # Inside batch(): sending sessions kept in memory, written once at its end.
+        self._cache: dict[tuple[bytes, bytes], tuple[int, Session]] | None = None
+        self._dirty: dict[int, Session] = {}
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within the caller's transaction: the sending session of each peer
+        installation is loaded once and its state written once, when the block
+        ends (before the commit). Any other read writes it back first."""
+        self._cache, self._dirty = {}, {}
+        try:
+            yield
+            self._write_back()
+        finally:
+            self._cache, self._dirty = None, {}
+
+    def _write_back(self) -> None:
+        for rowid, session in self._dirty.items():
+            self._store.execute(
+                "UPDATE sessions SET state = ? WHERE id = ?", (session.to_bytes(), rowid)
+            )
+        self._dirty = {}
+        if self._cache is not None:
+            self._cache = {}
 
     def to_try(self, iid: bytes) -> list[StoredSession]:
         """The sessions to try a message from installation ``iid`` in, at most
         ``cap``: those of contacts first (then of pending senders), the chosen
         ones first, then the newest first (SESSION-011)."""
+        self._write_back()
         rows = self._store.query(
             "SELECT s.id, s.state, s.active FROM sessions s "
             "LEFT JOIN accounts a ON a.account = s.account WHERE s.installation_id = ? "
@@ -38,6 +66,7 @@ class SessionStore:
     def with_installation(self, account: bytes, iid: bytes) -> list[StoredSession]:
         """Sessions with one installation of ``account``: the chosen one first,
         then newest first."""
+        self._write_back()
         rows = self._store.query(
             "SELECT id, state, active FROM sessions WHERE account = ? AND installation_id = ? "
             "ORDER BY active DESC, id DESC",
@@ -47,8 +76,12 @@ class SessionStore:
 
     def active(self, account: bytes, iid: bytes) -> tuple[int, Session] | None:
         """The session to send with to one installation, if any."""
+        if self._cache is not None and (account, iid) in self._cache:
+            return self._cache[account, iid]
         for rowid, session, active in self.with_installation(account, iid):
             if active:
+                if self._cache is not None:
+                    self._cache[account, iid] = (rowid, session)
                 return rowid, session
         return None
 
@@ -73,20 +106,27 @@ class SessionStore:
             "AND active = 0 ORDER BY id DESC LIMIT ?)",
             (account, iid, account, iid, self.cap - 1),
         )
+        if self._cache is not None and active:
+            self._cache[account, iid] = (cursor.lastrowid, session)
         return cursor.lastrowid
 
     def save(self, rowid: int, session: Session) -> None:
+        if self._cache is not None:
+            self._dirty[rowid] = session
+            return
         self._store.execute(
             "UPDATE sessions SET state = ? WHERE id = ?", (session.to_bytes(), rowid)
         )
 
     def keep_only(self, account: bytes, iid: bytes, rowid: int) -> None:
         """Drop every other session with this installation."""
+        self._write_back()
         self._store.execute(
             "DELETE FROM sessions WHERE account = ? AND installation_id = ? AND id != ?",
             (account, iid, rowid),
         )
 
     def count(self) -> int:
+        self._write_back()
         (n,) = self._store.one("SELECT count(*) FROM sessions")
         return n

@@ -9,10 +9,13 @@ page, PBKDF2-HMAC-SHA512 from the passphrase), so no plaintext, key or
 contact name is written to disk. ``secure_delete`` overwrites deleted
 records, so a deleted prekey or message key does not linger in free pages.
 
-Every change is made inside :meth:`Store.transaction`; the journal mode is
-SQLite's rollback journal with ``synchronous=FULL``, so a transaction that
-returned is on disk, and one cut short by a crash is rolled back on the next
-open.
+Every change is made inside :meth:`Store.transaction`; the journal is
+SQLite's write-ahead log (``journal_mode=WAL``, its frames encrypted like the
+pages) with ``synchronous=FULL``, so a transaction that returned is on disk
+(one fsync of the log per commit), and one cut short by a crash is not there
+on the next open. A store made with the rollback journal is switched to the
+log when opened. The log is folded into the file at every checkpoint and
+when the last connection closes.
 
 Opening never writes before it has checked the file: a wrong passphrase
 (WrongPassphrase), a damaged file (StoreCorrupt) or a file of a newer schema
@@ -39,7 +42,7 @@ __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema this code writes and reads; a file with a higher one is refused,
 #: one with a lower one is migrated at open (:data:`_MIGRATIONS`).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 #: SQLite's application_id header field: "PRLY".
 APPLICATION_ID = 0x50524C59
 
@@ -76,6 +79,7 @@ CREATE TABLE installations (
     bundle_ts       INTEGER NOT NULL DEFAULT 0,
     prekey_id       INTEGER,
     first_seen      INTEGER NOT NULL,
+    reset_at        INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account, installation_id)
 );
 -- Double Ratchet sessions, one active (sending) session per peer installation (SESSION-010).
@@ -117,6 +121,7 @@ CREATE TABLE outbox (
     created_at   INTEGER NOT NULL,
     delivered_at INTEGER
 );
+CREATE INDEX outbox_by_delivery ON outbox (delivered_at);
 CREATE INDEX messages_by_message_id ON messages (message_id);
 -- Forgetting an account (a pending contact beyond the cap) forgets its
 -- installations, sessions and messages with it.
@@ -160,6 +165,14 @@ CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
 END;
 """,
     3: """
+-- When this installation last sent a RESET or HELLO to a peer installation (SESSION-020).
+ALTER TABLE installations ADD COLUMN reset_at INTEGER NOT NULL DEFAULT 0;
+""",
+    # The outbox's pending entries and its prune found by index, not by a scan.
+    4: """
+CREATE INDEX IF NOT EXISTS outbox_by_delivery ON outbox (delivered_at);
+""",
+    5: """
 -- What the user decided about a contact: the identity they verified (KEYS-008:
 -- the mark holds while it equals accounts.identity), and a block.
 CREATE TABLE contact_marks (
@@ -266,6 +279,7 @@ class Store:
         self._conn = conn
         self.path = path
         self._depth = 0
+        self._savepoints = 0
 
     # -- opening ---------------------------------------------------------------
 
@@ -408,6 +422,10 @@ class Store:
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _configure(self) -> None:
+        self._conn.execute("PRAGMA journal_mode = WAL")  # kept in the file; a no-op if set
+        # The log is cut back to nothing each time it restarts after a checkpoint,
+        # so old pages (deleted keys) do not stay in it (STORE-004).
+        self._conn.execute("PRAGMA journal_size_limit = 0")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.execute("PRAGMA foreign_keys = ON")
@@ -442,6 +460,25 @@ class Store:
         self._conn.execute("COMMIT")
         if WRITE_HOOK is not None:
             WRITE_HOOK("commit")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[Store]:
+        """A part of the current transaction that rolls back on its own on any
+        error (SQL ``SAVEPOINT``), leaving the rest of the transaction as it was."""
+        if not self._depth:
+            raise RuntimeError("a savepoint lives inside a transaction")
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self
+        except BaseException:
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._savepoints -= 1
+        self._conn.execute(f"RELEASE {name}")
 
     @property
     def in_transaction(self) -> bool:

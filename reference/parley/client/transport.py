@@ -77,6 +77,11 @@ def _check_limit(limit: int | None) -> None:
 class Transport(ABC):
     """Carries envelope bytes to installations."""
 
+    #: True if a no-bundle copy reaches an account's installations without the
+    #: transport knowing them (NATS: an account subject); False if ``deliver``
+    #: resolves the account through :meth:`installations_of`.
+    addresses_accounts = False
+
     def recipients(self, envelope: bytes, account: bytes | None = None) -> set[bytes]:
         """The installations an envelope goes to: those it addresses, and, for a
         no-bundle copy, every installation registered for ``account``."""
@@ -105,6 +110,39 @@ class Transport(ABC):
         for installation_id in sorted(targets):
             self.put(installation_id, envelope)
         return targets
+
+    def deliver_many(self, items: list[tuple[bytes, bytes | None]]) -> list[set[bytes]]:
+        """``deliver`` for several (envelope, account) pairs."""
+        return [self.deliver(envelope, account) for envelope, account in items]
+
+    def wait(
+        self, installation_id: bytes, limit: int = 100, timeout: float | None = None
+    ) -> list[Delivery]:
+        """Block until an envelope waits for ``installation_id`` (or ``timeout``
+        seconds pass); return up to ``limit``. This default looks every
+        ``poll_interval`` seconds; a transport with a server is told instead."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            found = self.fetch(installation_id, limit)
+            if found:
+                return found
+            if deadline is not None and time.monotonic() >= deadline:
+                return []
+            pause = self.poll_interval
+            if deadline is not None:
+                pause = max(0.0, min(pause, deadline - time.monotonic()))
+            time.sleep(pause)
+
+    #: Seconds between looks of the default :meth:`wait`.
+    poll_interval = 0.2
+
+    def ack_many(self, installation_id: bytes, handles: list[str]) -> None:
+        """Acknowledge several fetched envelopes (after their batch committed)."""
+        for handle in handles:
+            self.ack(installation_id, handle)
+
+    def close(self) -> None:  # noqa: B027 - a no-op unless overridden
+        """Release the transport's connections (none for a folder)."""
 
     @abstractmethod
     def register(self, account: bytes, installation_id: bytes) -> None:
