@@ -90,9 +90,9 @@ docs: $(STAMP) $(MUTANTS_REPORT) ## the site (spec, schema reference, vectors, t
 	$(PY) -m sphinx -W --keep-going -b html -q . build/html
 	@echo "site built: open build/html/index.html"
 
-clients: $(STAMP) ## generate and compile clients of every proto: Python, Node, Java, C++
+clients: $(STAMP) $(BUF) ## clients of every proto: Python, Node, Java, C++, TypeScript, Go (LANGS="ts go": some)
 	tools/install_client_deps.sh
-	clients/build.sh
+	BUF=$(BUF) clients/build.sh $(LANGS)
 
 .PHONY: fuzz
 FUZZ_SECONDS ?= 6

@@ -271,6 +271,8 @@ def test_a_schema_1_store_is_migrated_at_open(tmp_path):
         store.execute("DROP TRIGGER forget_account")
         store.execute("ALTER TABLE accounts DROP COLUMN pending")
         store.execute("ALTER TABLE installations DROP COLUMN reset_at")
+        store.execute("DROP TRIGGER forget_marks")  # and what schema 5 added
+        store.execute("DROP TABLE contact_marks")
     store.set_schema_version(1)
     store.close()
     alice = Account.open(tmp_path / "alice.db", "alice pass", clock=lambda: T0, kdf_iterations=KDF)
@@ -280,6 +282,26 @@ def test_a_schema_1_store_is_migrated_at_open(tmp_path):
     assert [e.plaintext for e in bob.receive(envelope) if isinstance(e, MessageReceived)] == [
         b"after the migration"
     ]
+
+
+def test_a_schema_4_store_gains_the_contact_marks(tmp_path):
+    """Schema 5 adds the user's marks (verified, blocked): a schema-4 store opens,
+    migrates, and keeps them; removing a contact forgets its marks."""
+    alice, bob = make(tmp_path, "alice"), make(tmp_path, "bob")
+    alice.add_contact(bob.contact_code(), "bob")
+    alice.close()
+    store = Store.open(tmp_path / "alice.db", "alice pass", kdf_iterations=KDF)
+    with store.transaction():
+        store.execute("DROP TRIGGER forget_marks")
+        store.execute("DROP TABLE contact_marks")
+    store.set_schema_version(4)
+    store.close()
+    alice = Account.open(tmp_path / "alice.db", "alice pass", clock=lambda: T0, kdf_iterations=KDF)
+    assert alice.store.query("PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(5,)]
+    assert not alice.contact("bob").verified
+    assert alice.mark_verified("bob").verified and alice.block_contact("bob").blocked
+    alice.remove_contact("bob")
+    assert alice.store.query("SELECT count(*) FROM contact_marks") == [(0,)]
 
 
 @pytest.mark.parametrize("pages", [1, 2, 0.5, 1.125, -1])

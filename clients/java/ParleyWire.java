@@ -1,8 +1,10 @@
 // Decode a parley.v1.RatchetMessage (hex, e.g. from test-vectors/wire.json)
-// with the Java classes `make clients` generates from proto/.
+// with the Java classes `make clients` generates from proto/ (java_package
+// parley.v1, one class per message: java_multiple_files).
 //
 //   java -cp build/clients/java/classes:/usr/share/java/protobuf.jar ParleyWire HEX
-import parley.v1.Wire;
+import parley.v1.RatchetHeader;
+import parley.v1.RatchetMessage;
 
 public final class ParleyWire {
   private static byte[] unhex(String hex) {
@@ -14,8 +16,8 @@ public final class ParleyWire {
   }
 
   public static void main(String[] args) throws Exception {
-    Wire.RatchetMessage message = Wire.RatchetMessage.parseFrom(unhex(args[0]));
-    Wire.RatchetHeader header = Wire.RatchetHeader.parseFrom(message.getHeader());
+    RatchetMessage message = RatchetMessage.parseFrom(unhex(args[0]));
+    RatchetHeader header = RatchetHeader.parseFrom(message.getHeader());
     System.out.println("ratchet_message.version " + header.getVersion());
     System.out.println("ratchet_message.message_number " + header.getMessageNumber());
     System.out.println("ratchet_message.ciphertext_bytes " + message.getCiphertext().size());

@@ -2,11 +2,12 @@
 // A Parley echo bot in Node: connects to `parley serve` (parley.api.v1.ParleyService),
 // answers every message it receives, and acknowledges each event once handled.
 //
-//   node bot.js --socket HOME/api.sock --token-file HOME/api.token [--count N]
+//   node bot.js --socket HOME/api.sock --token-file HOME/api.token [--count N] [--code-file FILE]
 //
 // The client is built at run time from proto/parley/api/v1/api.proto with
 // @grpc/proto-loader (keepCase: the field names of the .proto). --count N
 // stops after N replies (for tests); without it the bot runs until killed.
+// --code-file FILE: write the bot's contact code there, for people to add it.
 "use strict";
 
 const fs = require("fs");
@@ -21,11 +22,12 @@ function parseArgs(argv) {
     if (key === "--socket") args.socket = value;
     else if (key === "--token-file") args.tokenFile = value;
     else if (key === "--count") args.count = Number(value);
+    else if (key === "--code-file") args.codeFile = value;
     else if (key === "--proto") args.proto = value;
     else throw new Error(`unknown option ${key}`);
   }
   if (!args.socket || !args.tokenFile) {
-    throw new Error("usage: bot.js --socket PATH --token-file PATH [--count N]");
+    throw new Error("usage: bot.js --socket PATH --token-file PATH [--count N] [--code-file FILE]");
   }
   return args;
 }
@@ -56,6 +58,11 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const { client, auth, call } = connect(args);
   const me = await call("GetAccount", {});
+  if (args.codeFile) {
+    const { code } = await call("GetContactCode", {});
+    fs.writeFileSync(args.codeFile + ".tmp", code + "\n");
+    fs.renameSync(args.codeFile + ".tmp", args.codeFile); // readers never see half a code
+  }
   console.log(`bot ${me.fingerprint.slice(0, 16)} listening`);
   let replies = 0;
   const stream = client.SubscribeEvents({}, auth);

@@ -65,6 +65,7 @@ __all__ = [
     "hkdf_sha256",
     "hmac_sha256",
     "hmac_sha256_verify",
+    "sha512",
     "x25519",
 ]
 
@@ -77,6 +78,7 @@ AES_BLOCK_SIZE = 16
 _HKDF_MAX_LENGTH = 255 * 32
 _ZERO32 = bytes(32)
 _SHA256 = hashes.SHA256()
+_SHA512 = hashes.SHA512()
 
 
 def _need(value: object, size: int, what: str, error: type[Exception] = InvalidArgument) -> None:
@@ -290,7 +292,14 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> None:
         raise InvalidSignature("Ed25519 signature does not verify") from None
 
 
-# -- HKDF, HMAC -------------------------------------------------------------
+# -- hashes, HKDF, HMAC -----------------------------------------------------
+
+
+def sha512(data: bytes) -> bytes:
+    """SHA-512 (FIPS 180-4) of ``data``: 64 bytes (the safety number, KEYS-007)."""
+    digest = hashes.Hash(_SHA512)
+    digest.update(data)
+    return digest.finalize()
 
 
 def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:

@@ -58,6 +58,9 @@ class Profile:
     max_message_size: int
     max_installations_per_bundle: int
     max_one_time_prekeys_per_installation: int
+    #: Safety numbers (KEYS-007): the label of the first hash, the SHA-512 count.
+    safety_number_label: bytes
+    safety_number_iterations: int
     #: Time limits, in seconds.
     bundle_max_age: int
     clock_skew: int
@@ -190,6 +193,8 @@ PROFILE_1 = Profile(
     max_message_size=(1 << 20) + 4096,
     max_installations_per_bundle=32,
     max_one_time_prekeys_per_installation=100,
+    safety_number_label=b"Parley safety number v1",
+    safety_number_iterations=5200,
     bundle_max_age=30 * DAY,
     clock_skew=300,
     signed_prekey_rotation=7 * DAY,

@@ -36,6 +36,7 @@ from ..errors import InvalidArgument
 from ..keys import IdentityKey, IdentityKeyPair, InstallationKeys
 from ..primitives import Random, SystemRandom
 from ..profile import PROFILE_1, Profile
+from ..safety_number import safety_number
 from ..versioning import CURRENT_POLICY, VersionPolicy
 from . import links, receiving, sending
 from . import payload as P
@@ -324,6 +325,37 @@ class Account:
             st.directory.rename(target.account, name)
         return self.contact(target.account)
 
+    def safety_number(self, contact: str | bytes | Contact) -> str:
+        """The 60-digit safety number of this account and ``contact`` (KEYS-007):
+        both sides compute the same digits; compare them in person."""
+        return safety_number(self.identity, self.contact(contact).identity, self.profile)
+
+    def mark_verified(self, contact: str | bytes | Contact, verified: bool = True) -> Contact:
+        """Mark ``contact`` verified (after comparing safety numbers), tied to its
+        current identity (KEYS-008), or clear the mark."""
+        target = self.contact(contact)
+        with self._txn() as st:
+            identity = target.identity.to_bytes() if verified else None
+            st.directory.set_verified(target.account, identity, self.clock())
+        return self.contact(target.account)
+
+    def block_contact(self, contact: str | bytes | Contact, blocked: bool = True) -> Contact:
+        """Block ``contact`` (its messages are dropped with MessageBlocked, none are
+        sent to it), or unblock it."""
+        target = self.contact(contact)
+        with self._txn() as st:
+            st.directory.set_blocked(target.account, blocked)
+        return self.contact(target.account)
+
+    def remove_contact(self, contact: str | bytes | Contact) -> Contact:
+        """Forget ``contact``: its name, bundle, installations, sessions, messages
+        and marks. A later message from it comes as from a stranger (a pending
+        contact): block it instead to keep it out."""
+        target = self.contact(contact)
+        with self._txn() as st:
+            st.directory.remove(target.account)  # the store's triggers forget the rest
+        return target
+
     def installations(self) -> list[Installation]:
         """This account's installations that this one knows, itself first."""
         spk = self._st.local.keys.current_signed_prekey
@@ -346,6 +378,8 @@ class Account:
         if not isinstance(plaintext, bytes):
             raise CannotSend("the plaintext must be bytes")
         target = self.contact(contact)
+        if target.blocked:
+            raise CannotSend("this contact is blocked: unblock it to send")
         now = self.clock()
         message_id = self.rng.random_bytes(P.MESSAGE_ID_SIZE)
         with self._txn() as st:

@@ -11,24 +11,42 @@ or ``PARLEY_TRANSPORT``; saved at ``init``).
 The passphrase comes from ``PARLEY_PASSPHRASE`` or is asked for.
 ``PARLEY_NOW`` (seconds since the Unix epoch) fixes the clock, for tests
 and demonstrations only.
+
+``--json`` (before or after the command) prints JSON Lines: one JSON object
+per line, each with a ``type``; a list prints one object per item, a stream
+(``inbox``, ``listen``) one per event as it comes. Bytes are hex; message
+text is ``text``. Errors go to stderr as one line (with ``--json``, one
+object of type ``error``), with the error's code; the exit status is 1 for
+an error, 2 for a usage error. Nothing a user types or a file holds gives a
+traceback: an unexpected failure is reported as ``INTERNAL_ERROR``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
+import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
+from .. import __version__
+from ..codec import decode_envelope
 from ..errors import ParleyError
-from .account import Account
+from ..profile import PROFILE_1
+from ..safety_number import format_safety_number
+from .account import Account, Contact
 from .contact_code import (
+    decode_contact_code,
     encode_contact_code,
     qr_terminal,
     read_qr_image,
+    safety_number_qr,
+    terminal_blocks,
     write_qr_png,
     write_qr_svg,
 )
@@ -37,8 +55,10 @@ from .events import (
     BundleRejected,
     BundleUpdated,
     Event,
+    IdentityChanged,
     InstallationAdded,
     InstallationChanged,
+    MessageBlocked,
     MessageReceived,
     MessageSynced,
     SessionReset,
@@ -53,12 +73,107 @@ CONFIG_NAME = "config.json"
 
 
 class UsageError(ClientError):
+    """The command line, the environment or config.json asks for something invalid."""
+
     code = "USAGE"
+
+
+class InternalError(ClientError):
+    """A failure the CLI did not foresee: reported in one line, never a traceback."""
+
+    code = "INTERNAL_ERROR"
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters and lone surrogates escaped: one line."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage block
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see --help)\n")
+
+
+# -- output: text, or JSON Lines with --json -----------------------------------------
+
+_JSON = False  # set by main() from --json
+
+
+def emit(record: dict, text: str | None) -> None:
+    """One result: a JSON object on one line with --json, else ``text`` (if any)."""
+    if _JSON:
+        print(json.dumps(record, sort_keys=True, ensure_ascii=False), flush=True)
+    elif text is not None:
+        print(text, flush=True)
+
+
+def note(text: str) -> None:
+    """A remark for people (a warning, a hint): stderr with --json, else stdout."""
+    print(text, file=sys.stderr if _JSON else sys.stdout, flush=True)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def event_record(event: Event) -> dict:
+    """An event as a JSON object: its fields, bytes in hex, ``plaintext`` as ``text``."""
+    record: dict = {"type": _snake(type(event).__name__)}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if f.name.endswith("_envelope"):
+            continue  # for the transport, not for people
+        if f.name == "plaintext":
+            record["text"] = _text(value)
+        elif isinstance(value, bytes):
+            record[f.name] = value.hex()
+        else:
+            record[f.name] = value
+    return record
+
+
+def contact_record(contact: Contact) -> dict:
+    return {
+        "type": "contact",
+        "name": contact.name,
+        "fingerprint": contact.fingerprint,
+        "installations": [i.hex() for i in contact.installations],
+        "verified": contact.verified,
+        "blocked": contact.blocked,
+        "pending": contact.pending,
+        "replied": contact.replied,
+        "bundle_timestamp": contact.bundle_timestamp,
+    }
+
+
+# -- checked input ---------------------------------------------------------------------
+
+
+def _positive(kind: type, what: str, maximum: float | None = None):
+    """An argparse type: a finite number above zero (and at most ``maximum``)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{what} must be above zero, not {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{what} must be at most {maximum:g}, not {text!r}")
+        return value
+
+    return parse
+
+
+def _utf8(value: str, what: str) -> str:
+    """``value`` if it is valid Unicode text (arguments that were not UTF-8 hold
+    lone surrogates, which cannot be stored or sent); else a UsageError."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} is not valid UTF-8 text") from None
+    return value
 
 
 # -- plumbing ----------------------------------------------------------------------
@@ -82,7 +197,7 @@ def _clock():
 def _passphrase(confirm: bool = False) -> str:
     value = os.environ.get("PARLEY_PASSPHRASE")
     if value:
-        return value
+        return _utf8(value, "PARLEY_PASSPHRASE")
     if not sys.stdin.isatty():
         raise UsageError("no passphrase: set PARLEY_PASSPHRASE or run in a terminal")
     value = getpass.getpass("Passphrase: ")
@@ -90,16 +205,39 @@ def _passphrase(confirm: bool = False) -> str:
         raise UsageError("the passphrases differ")
     if not value:
         raise UsageError("the passphrase must not be empty")
-    return value
+    return _utf8(value, "the passphrase")
+
+
+def _config_mailbox(home: Path) -> str | None:
+    """The mailbox that config.json names; None if there is no config.json."""
+    path = home / CONFIG_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+    try:
+        config = json.loads(text)
+    except ValueError:
+        raise UsageError(f"{path} is not valid JSON") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"{path} must hold a JSON object, not {type(config).__name__}")
+    mailbox = config.get("mailbox")
+    if mailbox is None:
+        return None
+    if not isinstance(mailbox, str) or not mailbox or "\x00" in mailbox:
+        raise UsageError(f'"mailbox" in {path} must be the path of a folder (a string)')
+    return mailbox
 
 
 def _mailbox(args: argparse.Namespace, home: Path) -> MailboxTransport:
-    chosen = args.mailbox or os.environ.get("PARLEY_MAILBOX")
-    if not chosen:
-        try:
-            chosen = json.loads((home / CONFIG_NAME).read_text())["mailbox"]
-        except (OSError, ValueError, KeyError):
-            chosen = str(Path.home() / ".parley-mailbox")
+    chosen = (
+        args.mailbox
+        or os.environ.get("PARLEY_MAILBOX")
+        or _config_mailbox(home)
+        or str(Path.home() / ".parley-mailbox")
+    )
     return MailboxTransport(chosen)
 
 
@@ -222,6 +360,12 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def _shown(data: bytes) -> str:
+    """A peer's text for the terminal: one line, no control characters (a message
+    cannot move the cursor, clear the screen or fake another line)."""
+    return _one_line(_text(data))
+
+
 def describe(account: Account, event: Event) -> str:
     """One line for an event."""
     match event:
@@ -229,12 +373,11 @@ def describe(account: Account, event: Event) -> str:
             mark = "" if event.forward_secret else "  [NOT forward secret]"
             mark += "  (again)" if event.redelivered else ""
             who = _who(account, event.sender)
-            return (
-                f"{who}: {_text(event.plaintext)}{mark}  (installation {short(event.installation)})"
-            )
+            where = f"  (installation {short(event.installation)})"
+            return f"{who}: {_shown(event.plaintext)}{mark}{where}"
         case MessageSynced():
             return (
-                f"you -> {_who(account, event.peer)}: {_text(event.plaintext)}"
+                f"you -> {_who(account, event.peer)}: {_shown(event.plaintext)}"
                 f"  (sent from your installation {short(event.installation)})"
             )
         case InstallationAdded():
@@ -262,6 +405,14 @@ def describe(account: Account, event: Event) -> str:
                 f"~ {_who(account, event.account)} ({short(event.installation)}) "
                 "started a new session"
             )
+        case MessageBlocked():
+            return f"- a message from {_who(account, event.sender)} (blocked) was dropped"
+        case IdentityChanged():
+            lost = "; it is no longer marked verified" if event.was_verified else ""
+            return (
+                f"! the identity of {_who(account, event.account)} CHANGED{lost}: its messages "
+                "are refused. Compare safety numbers (parley verify) before you trust it again"
+            )
     return repr(event)  # pragma: no cover
 
 
@@ -278,9 +429,9 @@ def _process(
     def show(results: list[list[Event]]) -> None:
         nonlocal count
         for event in (e for events in results for e in events):
-            if quiet_bundles and isinstance(event, BundleUpdated):
+            if quiet_bundles and isinstance(event, BundleUpdated) and not _JSON:
                 continue
-            print(describe(account, event), flush=True)
+            emit(event_record(event), describe(account, event))
             if isinstance(event, MessageReceived | MessageSynced):
                 count += 1
 
@@ -305,9 +456,43 @@ def cmd_init(args: argparse.Namespace) -> int:
     with account:
         mailbox = _save_config(args, home)
         mailbox.register(account.account_id, account.installation_id)
-        print(f"account      {account.fingerprint}")
-        print(f"installation {account.installation_id.hex()}")
-        print(f"home         {home}")
+        emit(
+            {
+                "type": "account",
+                "fingerprint": account.fingerprint,
+                "installation": account.installation_id.hex(),
+                "home": str(home),
+                "mailbox": str(mailbox.root.resolve()),
+            },
+            f"account      {account.fingerprint}\n"
+            f"installation {account.installation_id.hex()}\n"
+            f"home         {home}",
+        )
+    return 0
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    account, mailbox = _open(args, changes=False)
+    with account:
+        code = account.contact_code()
+        record = {
+            "type": "account",
+            "fingerprint": account.fingerprint,
+            "installation": account.installation_id.hex(),
+            "contact_code": code,
+            "home": str(_home(args)),
+            "mailbox": str(mailbox.root.resolve()),
+            "installations": len(account.installations()),
+            "contacts": len(account.contacts()),
+        }
+    emit(
+        record,
+        f"account       {record['fingerprint']}\n"
+        f"installation  {record['installation']} (1 of {record['installations']})\n"
+        f"contact code  {code}\n"
+        f"home          {record['home']}\n"
+        f"mailbox       {record['mailbox']}",
+    )
     return 0
 
 
@@ -315,59 +500,180 @@ def cmd_code(args: argparse.Namespace) -> int:
     account, _ = _open(args, changes=False)
     with account:
         code = account.contact_code()
+    record = {"type": "contact_code", "code": code}
     if args.png:
         write_qr_png(code, args.png, scale=args.scale)
-        print(f"QR code written to {args.png}")
+        note(f"QR code written to {args.png}")
+        record["png"] = args.png
     if args.svg:
         write_qr_svg(code, args.svg, scale=args.scale)
-        print(f"QR code written to {args.svg}")
-    if args.qr:
+        note(f"QR code written to {args.svg}")
+        record["svg"] = args.svg
+    if args.qr and not _JSON:
         print(qr_terminal(code))
-    if not (args.png or args.svg or args.qr) or args.text:
-        print(code)
+    show = not (args.png or args.svg or args.qr) or args.text
+    emit(record, code if show else None)
     return 0
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    source = args.code
+    source = _utf8(args.code, "the contact code")
+    name = _utf8(args.name, "--name") if args.name is not None else None
     code = source
     if not source.strip().lower().startswith("parley1:"):
         if not Path(source).is_file():
             raise UsageError("give a contact code (parley1:...) or the path of a QR image")
         code = read_qr_image(source)
+    bundle = decode_contact_code(code)
     account, _ = _open(args)
     with account:
-        contact, _events = account.add_contact(code, args.name)
-        print(f"added {contact.label} ({contact.fingerprint[:16]})")
+        known = next(
+            (c for c in account.contacts() if c.account == bundle.identity.signing_key), None
+        )
+        if known is not None and known.identity != bundle.identity:
+            account.add_contact(bundle, name)  # refuses it: the identity changed (typed)
+        if known is not None and not (args.rename and name not in (None, known.name)):
+            hint = (
+                f" (add --rename to call it {name!r})"
+                if name is not None and name != known.name
+                else ""
+            )
+            emit(
+                {**contact_record(known), "type": "contact_known", "changed": False},
+                f"{known.label} ({known.fingerprint[:16]}) is already a contact: "
+                f"nothing changed{hint}",
+            )
+            return 0
+        contact, _events = account.add_contact(bundle, name)  # one transaction, renames too
+        verb = "renamed" if known is not None else "added"
+        emit(
+            {**contact_record(contact), "type": f"contact_{verb}"},
+            f"{verb} {contact.label} ({contact.fingerprint[:16]})",
+        )
         if not contact.installations:
-            print(
+            note(
                 "  its bundle is too old: the first message will NOT be forward secret, "
                 "until it replies"
             )
-        else:
-            print(f"  installations: {', '.join(short(i) for i in contact.installations)}")
+        elif known is None:
+            note(f"  installations: {', '.join(short(i) for i in contact.installations)}")
     return 0
 
 
+def _contact_line(contact: Contact) -> str:
+    marks = [m for m, on in (("verified", contact.verified), ("BLOCKED", contact.blocked)) if on]
+    return (
+        f"{contact.name or '-':20} {contact.fingerprint[:16]}  "
+        f"installations: {len(contact.installations)}"
+        + (f"  [{', '.join(marks)}]" if marks else "")
+    )
+
+
 def cmd_contacts(args: argparse.Namespace) -> int:
-    account, _ = _open(args, changes=False)
+    action = args.action or "list"
+    if action == "list":
+        if args.contact or args.new_name:
+            raise UsageError("contacts list takes no contact (see parley contacts --help)")
+        account, _ = _open(args, changes=False)
+        with account:
+            for contact in account.contacts():
+                emit(contact_record(contact), _contact_line(contact))
+        return 0
+    if not args.contact:
+        raise UsageError(f"contacts {action} needs a contact (name or fingerprint)")
+    who = _utf8(args.contact, "the contact")
+    if action == "rename":
+        if not args.new_name:
+            raise UsageError("contacts rename needs the new name: contacts rename OLD NEW")
+        new_name = _utf8(args.new_name, "the new name").strip()
+        if not new_name or len(new_name) > 64 or any(ch in new_name for ch in "\n\r\t\x00"):
+            raise UsageError("a contact name is 1 to 64 characters on one line")
+    elif args.new_name:
+        raise UsageError(f"contacts {action} takes one contact")
+    account, _ = _open(args)
     with account:
-        for contact in account.contacts():
-            print(
-                f"{contact.label:20} {contact.fingerprint[:16]}  "
-                f"installations: {len(contact.installations)}"
+        contact = account.contact(who)
+        if action == "rename":
+            contact = account.rename_contact(contact, new_name)
+            text = f"renamed {contact.fingerprint[:16]} to {contact.name}"
+        elif action == "remove":
+            account.remove_contact(contact)
+            text = f"removed {contact.label} ({contact.fingerprint[:16]}) and its messages"
+        else:
+            contact = account.block_contact(contact, action == "block")
+            text = (
+                f"blocked {contact.label}: its messages are dropped, none are sent"
+                if action == "block"
+                else f"unblocked {contact.label}"
             )
+        done = {
+            "rename": "renamed",
+            "remove": "removed",
+            "block": "blocked",
+            "unblock": "unblocked",
+        }
+        emit({**contact_record(contact), "type": f"contact_{done[action]}"}, text)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    who = _utf8(args.contact, "the contact")
+    account, _ = _open(args, changes=args.mark_verified or args.unmark)
+    with account:
+        contact = account.contact(who)
+        number = account.safety_number(contact)
+        if args.mark_verified or args.unmark:
+            contact = account.mark_verified(contact, verified=not args.unmark)
+    record = {
+        "type": "safety_number",
+        "contact": contact.name,
+        "fingerprint": contact.fingerprint,
+        "safety_number": number,
+        "verified": contact.verified,
+    }
+    if args.png:
+        safety_number_qr(number).save(args.png, kind="png", scale=args.scale, border=4)
+        record["png"] = args.png
+    if _JSON:
+        emit(record, None)
+        return 0
+    print(f"safety number with {contact.label} ({contact.fingerprint[:16]}):\n")
+    print(format_safety_number(number))
+    if args.qr:
+        print()
+        print(terminal_blocks(safety_number_qr(number)))
+    if args.png:
+        print(f"\nQR code written to {args.png}")
+    print()
+    if args.mark_verified:
+        print(f"{contact.label} is marked verified (until its identity changes)")
+    elif args.unmark:
+        print(f"{contact.label} is no longer marked verified")
+    elif contact.verified:
+        print(f"{contact.label} is marked verified")
+    else:
+        print(
+            "compare these digits with the ones your contact sees, in person or on a call; "
+            "if they match: parley verify "
+            + (contact.name or contact.fingerprint[:16])
+            + " --mark-verified"
+        )
     return 0
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    text = " ".join(args.message)
+    text = " ".join(_utf8(m, "the message") for m in args.message)
     if text == "-":
-        text = sys.stdin.read()
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError("the message on stdin is not UTF-8 text") from None
+    who = _utf8(args.contact, "the contact")
     account, mailbox = _open(args)
     with account:
-        contact = account.contact(args.contact)
-        envelope = account.send(contact, text.encode())  # committed in the outbox
+        contact = account.contact(who)
+        envelope = account.send(contact, text.encode("utf-8"))  # committed in the outbox
         try:
             delivered = account.flush_outbox(mailbox)
             targets = next((t for e, t in delivered if e.envelope == envelope), set())
@@ -382,11 +688,38 @@ def cmd_send(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             targets = mailbox.recipients(envelope, contact.account)
-        plural = "" if len(targets) == 1 else "s"
-        if not targets and mailbox.addresses_accounts and not contact.installations:
-            print(f"sent to {contact.label} (to its account on the relay: no installation known)")
-        else:
-            print(f"sent to {contact.label} ({len(targets)} installation{plural})")
+        copies = decode_envelope(envelope).messages
+        ratchet = {c.recipient_installation_id for c in copies if c.kind == "ratchet"}
+        no_bundle = any(c.kind == "no_bundle" for c in copies)
+        missed = [i for i in contact.installations if i not in ratchet]
+        relay_only = not targets and mailbox.addresses_accounts and not contact.installations
+    plural = "" if len(targets) == 1 else "s"
+    emit(
+        {
+            "type": "sent",
+            "contact": contact.name,
+            "fingerprint": contact.fingerprint,
+            "delivered_installations": len(targets),
+            "forward_secret": not no_bundle,
+            "installations_without_copy": [i.hex() for i in missed] if ratchet else [],
+        },
+        f"sent to {contact.label} (to its account on the relay: no installation known)"
+        if relay_only
+        else f"sent to {contact.label} ({len(targets)} installation{plural})",
+    )
+    if no_bundle:
+        print(
+            f"parley: warning: this message to {contact.label} is NOT forward secret: no usable "
+            "bundle of it is known (its code is too old); its reply starts a forward-secret "
+            "session",
+            file=sys.stderr,
+        )
+    elif missed:
+        print(
+            f"parley: warning: {len(missed)} installation(s) of {contact.label} got no copy "
+            f"(no usable bundle): {', '.join(short(i) for i in missed)}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -394,7 +727,7 @@ def cmd_inbox(args: argparse.Namespace) -> int:
     account, mailbox = _open(args)
     with account:
         count = _process(account, mailbox, quiet_bundles=not args.verbose)
-        if count == 0 and not args.quiet:
+        if count == 0 and not args.quiet and not _JSON:
             print("no new messages")
     return 0
 
@@ -405,7 +738,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.timeout if args.timeout else None
     total = 0
     with account:
-        print(f"listening as installation {short(account.installation_id)} (Ctrl-C to stop)")
+        if not _JSON:
+            print(f"listening as installation {short(account.installation_id)} (Ctrl-C to stop)")
         while True:
             _flush(account, mailbox)
             wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
@@ -419,14 +753,28 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    who = _utf8(args.contact, "the contact") if args.contact else None
     account, _ = _open(args, changes=False)
     with account:
-        for entry in account.history(args.contact, limit=args.limit):
+        for entry in account.history(who, limit=args.limit):
             arrow = "->" if entry.direction == "out" else "<-"
-            who = _who(account, entry.account)
+            who_name = _who(account, entry.account)
             mark = "" if entry.forward_secret else "  [NOT forward secret]"
             stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(entry.at))
-            print(f"{stamp} {arrow} {who}: {_text(entry.body)}{mark}")
+            emit(
+                {
+                    "type": "message",
+                    "direction": entry.direction,
+                    "account": entry.account.hex(),
+                    "name": None if who_name == entry.account.hex()[:16] else who_name,
+                    "installation": entry.installation.hex(),
+                    "message_id": entry.message_id.hex(),
+                    "at": entry.at,
+                    "text": _text(entry.body),
+                    "forward_secret": entry.forward_secret,
+                },
+                f"{stamp} {arrow} {who_name}: {_shown(entry.body)}{mark}",
+            )
     return 0
 
 
@@ -438,18 +786,27 @@ def cmd_devices(args: argparse.Namespace) -> int:
         if args.action == "list":
             for inst in account.installations():
                 mark = "this installation" if inst.current else ""
-                print(f"{inst.installation_id.hex()}  {mark}")
+                emit(
+                    {
+                        "type": "installation",
+                        "installation": inst.installation_id.hex(),
+                        "current": inst.current,
+                        "prekey_id": inst.prekey_id,
+                        "first_seen": inst.first_seen,
+                    },
+                    f"{inst.installation_id.hex()}  {mark}",
+                )
             return 0
         # add: export a link payload for a new installation of this account
         if not args.out:
             raise UsageError("devices add needs --out FILE")
         _write_secret(Path(args.out), account.export_link())
-        print(f"link payload written to {args.out}")
-        print(
+        emit({"type": "link_payload", "file": args.out}, f"link payload written to {args.out}")
+        note(
             "  it holds this account's PRIVATE identity key: carry it to the new device "
             "over a trusted channel only, then delete it"
         )
-        print(f"  on the new device: parley --home NEWHOME devices link {args.out}")
+        note(f"  on the new device: parley --home NEWHOME devices link {args.out}")
     return 0
 
 
@@ -471,8 +828,16 @@ def _link(args: argparse.Namespace, restore: bool) -> int:
         account.announce()  # a HELLO to the other installations, in the outbox
         _flush(account, mailbox)
         verb = "restored" if restore else "linked"
-        print(f"{verb} installation {account.installation_id.hex()} of {account.fingerprint}")
-        print(f"  contacts: {len(account.contacts())}")
+        emit(
+            {
+                "type": verb,
+                "fingerprint": account.fingerprint,
+                "installation": account.installation_id.hex(),
+                "contacts": len(account.contacts()),
+            },
+            f"{verb} installation {account.installation_id.hex()} of {account.fingerprint}\n"
+            f"  contacts: {len(account.contacts())}",
+        )
     return 0
 
 
@@ -480,7 +845,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     account, _ = _open(args)
     with account:
         _write_secret(Path(args.out), account.export_link(restore=True))
-    print(f"backup written to {args.out} (it holds the PRIVATE identity key: keep it safe)")
+    emit(
+        {"type": "backup", "file": args.out},
+        f"backup written to {args.out} (it holds the PRIVATE identity key: keep it safe)",
+    )
     return 0
 
 
@@ -492,11 +860,19 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
     account, _ = _open(args, changes=False)
     with account:
         bundle = account.bundle()
+    raw = bundle.to_bytes()
+    record = {"type": "bundle", "bytes": len(raw), "timestamp": bundle.timestamp}
     if args.out:
-        Path(args.out).write_bytes(bundle.to_bytes())
-        print(f"bundle ({len(bundle.to_bytes())} bytes, parley.v1.Bundle) written to {args.out}")
+        Path(args.out).write_bytes(raw)
+        emit(
+            {**record, "file": args.out},
+            f"bundle ({len(raw)} bytes, parley.v1.Bundle) written to {args.out}",
+        )
     else:
-        print(encode_contact_code(bundle) if args.code else bundle.to_bytes().hex())
+        emit(
+            {**record, "bundle": raw.hex(), "contact_code": encode_contact_code(bundle)},
+            encode_contact_code(bundle) if args.code else raw.hex(),
+        )
     return 0
 
 
@@ -552,72 +928,166 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "environment: PARLEY_HOME (home folder), PARLEY_MAILBOX (mailbox folder), "
             "PARLEY_TRANSPORT (a nats:// relay), "
-            "PARLEY_PASSPHRASE (else asked), PARLEY_NOW (fixed clock, tests only)"
+            "PARLEY_PASSPHRASE (else asked), PARLEY_NOW (fixed clock, tests only). "
+            "--json prints one JSON object per line."
         ),
     )
-    parser.add_argument("--home", help="this installation's folder (default ~/.parley)")
-    parser.add_argument("--mailbox", help="the mailbox folder shared on this machine")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"parley {__version__} (protocol version 1, profile {PROFILE_1.id})",
+        help="show the version and exit",
+    )
+    parser.add_argument(
+        "--home",
+        help="this installation's folder (default: $PARLEY_HOME, else ~/.parley)",
+    )
+    parser.add_argument(
+        "--mailbox",
+        help="the mailbox folder shared on this machine (default: $PARLEY_MAILBOX, else the "
+        "one chosen at init, in HOME/config.json, else ~/.parley-mailbox)",
+    )
     parser.add_argument(
         "--transport",
         metavar="URL",
         help="a NATS relay instead of the mailbox: nats://HOST:PORT[,HOST:PORT...] "
-        "or tls://... "
-        "(saved by init and devices link; also PARLEY_TRANSPORT)",
+        "or tls://... (saved by init and devices link; also PARLEY_TRANSPORT; "
+        "default: the mailbox folder)",
     )
+    json_help = "print JSON Lines: one object per line (default: text for people)"
+    parser.add_argument("--json", action="store_true", help=json_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("init", help="create an account and its first installation")
-    p.set_defaults(func=cmd_init)
+    def command(name: str, func, help: str, **kw) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=kw.pop("description", help), **kw)
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=json_help)
+        p.set_defaults(func=func)
+        return p
 
-    p = sub.add_parser("code", help="show this account's contact code (text, QR)")
+    command("init", cmd_init, "create an account and its first installation")
+    command(
+        "whoami",
+        cmd_whoami,
+        "show this account: fingerprint, installation, contact code",
+    )
+
+    p = command("code", cmd_code, "show this account's contact code (text, QR)")
     p.add_argument("--qr", action="store_true", help="draw the QR code in the terminal")
-    p.add_argument("--png", metavar="FILE", help="write the QR code as a PNG image")
-    p.add_argument("--svg", metavar="FILE", help="write the QR code as an SVG image")
+    p.add_argument("--png", metavar="FILE", help="write the QR code as a PNG image (default: none)")
+    p.add_argument(
+        "--svg", metavar="FILE", help="write the QR code as an SVG image (default: none)"
+    )
     p.add_argument("--text", action="store_true", help="also print the text code")
-    p.add_argument("--scale", type=int, default=4, help="pixels per QR module (default 4)")
-    p.set_defaults(func=cmd_code)
+    p.add_argument(
+        "--scale",
+        type=_positive(int, "--scale", 100),
+        default=4,
+        help="pixels per QR module, at most 100 (default: 4)",
+    )
 
-    p = sub.add_parser("add", help="add a contact from its code or a QR image")
+    p = command(
+        "add",
+        cmd_add,
+        "add a contact from its code or a QR image",
+        description=(
+            "Add a contact from its code or a QR image. A code of a known contact changes "
+            "nothing and says so; with --rename and --name, it renames the contact."
+        ),
+    )
     p.add_argument("code", help="a contact code (parley1:...) or a QR image file")
-    p.add_argument("--name", help="what to call the contact")
-    p.set_defaults(func=cmd_add)
+    p.add_argument("--name", help="what to call the contact (default: unnamed, by fingerprint)")
+    p.add_argument("--rename", action="store_true", help="a known contact: give it --name instead")
 
-    p = sub.add_parser("contacts", help="list contacts")
-    p.set_defaults(func=cmd_contacts)
+    p = command(
+        "contacts",
+        cmd_contacts,
+        "list contacts; rename, remove, block or unblock one",
+        description=(
+            "list: every contact. rename CONTACT NEW: call it NEW. remove CONTACT: forget it "
+            "(its name, bundle, installations, sessions and messages). block CONTACT: "
+            "drop its messages and send it none; unblock CONTACT: undo."
+        ),
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "rename", "remove", "block", "unblock"],
+        help="what to do (default: list)",
+    )
+    p.add_argument("contact", nargs="?", help="the contact's name or fingerprint")
+    p.add_argument("new_name", nargs="?", help="rename: the new name")
 
-    p = sub.add_parser("send", help="send a message ('-' reads it from stdin)")
+    p = command(
+        "verify",
+        cmd_verify,
+        "show the safety number to compare with a contact; mark it verified",
+        description=(
+            "Show the 60-digit safety number of this account and CONTACT (spec KEYS-007): "
+            "both of you see the same digits. Compare them in person or on a call; if they "
+            "match, --mark-verified stores that you did. The mark holds until the contact's "
+            "identity changes."
+        ),
+    )
+    p.add_argument("contact", help="the contact's name or fingerprint")
+    p.add_argument("--qr", action="store_true", help="also draw the number as a QR code")
+    p.add_argument("--png", metavar="FILE", help="write the QR code as a PNG image (default: none)")
+    p.add_argument(
+        "--scale",
+        type=_positive(int, "--scale", 100),
+        default=4,
+        help="pixels per QR module of --png, at most 100 (default: 4)",
+    )
+    marks = p.add_mutually_exclusive_group()
+    marks.add_argument(
+        "--mark-verified", action="store_true", help="store that the numbers matched"
+    )
+    marks.add_argument("--unmark", action="store_true", help="clear the verified mark")
+
+    p = command("send", cmd_send, "send a message ('-' reads it from stdin)")
     p.add_argument("contact", help="a contact's name or fingerprint")
-    p.add_argument("message", nargs="+", help="the message text")
-    p.set_defaults(func=cmd_send)
+    p.add_argument("message", nargs="+", help="the message text, or - to read it from stdin")
 
     for name, func, text in (
         ("inbox", cmd_inbox, "receive and show waiting messages, then exit"),
         ("listen", cmd_listen, "receive and show messages as they come"),
     ):
-        p = sub.add_parser(name, help=text)
+        p = command(name, func, text)
         p.add_argument("-v", "--verbose", action="store_true", help="show bundle updates too")
         if name == "inbox":
             p.add_argument("-q", "--quiet", action="store_true", help="no 'no new messages'")
         else:
             p.add_argument(
                 "--interval",
-                type=float,
+                type=_positive(float, "--interval", 3600),
                 default=0.2,
-                help="seconds between looks at a mailbox folder (a relay pushes)",
+                help="seconds between looks at a mailbox folder (a relay pushes), at most 3600 "
+                "(default: 0.2)",
             )
-            p.add_argument("--timeout", type=float, help="stop after this many seconds")
-            p.add_argument("--count", type=int, help="stop after this many messages")
-        p.set_defaults(func=func)
+            p.add_argument(
+                "--timeout",
+                type=_positive(float, "--timeout"),
+                help="stop after this many seconds (default: run until Ctrl-C)",
+            )
+            p.add_argument(
+                "--count",
+                type=_positive(int, "--count"),
+                help="stop after this many messages (default: run until Ctrl-C)",
+            )
 
-    p = sub.add_parser("history", help="show stored messages")
-    p.add_argument("contact", nargs="?", help="only this contact")
-    p.add_argument("--limit", type=int, default=50)
-    p.set_defaults(func=cmd_history)
+    p = command("history", cmd_history, "show stored messages")
+    p.add_argument("contact", nargs="?", help="only this contact (default: every contact)")
+    p.add_argument(
+        "--limit",
+        type=_positive(int, "--limit", 1_000_000),
+        default=50,
+        help="show the newest this many messages, at most 1000000 (default: 50)",
+    )
 
-    p = sub.add_parser(
+    p = command(
         "devices",
-        help="this account's installations: list, add (export a link), link (import it)",
+        cmd_devices,
+        "this account's installations: list, add (export a link), link (import it)",
         description=(
             "list: the installations this one knows. add --out FILE: write a link payload "
             "for a new installation. link FILE: create this home's installation from a "
@@ -625,27 +1095,24 @@ def build_parser() -> argparse.ArgumentParser:
             "channel only."
         ),
     )
-    p.add_argument("action", choices=["list", "add", "link"])
+    p.add_argument("action", choices=["list", "add", "link"], help="what to do")
     p.add_argument("file", nargs="?", help="link: the payload file")
-    p.add_argument("--out", help="add: where to write the payload")
-    p.set_defaults(func=cmd_devices)
+    p.add_argument("--out", help="add: where to write the payload (required for add)")
 
-    p = sub.add_parser("backup", help="write a backup to restore this installation elsewhere")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_backup)
+    p = command("backup", cmd_backup, "write a backup to restore this installation elsewhere")
+    p.add_argument("--out", required=True, help="the backup file to write (required; mode 0600)")
 
-    p = sub.add_parser("restore", help="restore an installation from a backup into --home")
-    p.add_argument("file")
-    p.set_defaults(func=cmd_restore)
+    p = command("restore", cmd_restore, "restore an installation from a backup into --home")
+    p.add_argument("file", help="the backup file (from parley backup)")
 
-    p = sub.add_parser("export-bundle", help="write this account's signed bundle")
+    p = command("export-bundle", cmd_export_bundle, "write this account's signed bundle")
     p.add_argument("--out", help="file for the bundle bytes (default: hex on stdout)")
     p.add_argument("--code", action="store_true", help="print it as a contact code")
-    p.set_defaults(func=cmd_export_bundle)
 
-    p = sub.add_parser(
+    p = command(
         "serve",
-        help="serve the gRPC API (parley.api.v1.ParleyService) for bots and apps",
+        cmd_serve,
+        "serve the gRPC API (parley.api.v1.ParleyService) for bots and apps",
         description=(
             "Serve this installation over gRPC on a Unix socket (default HOME/api.sock) or "
             "a loopback address (--listen 127.0.0.1:PORT). Every call needs the metadata "
@@ -653,35 +1120,62 @@ def build_parser() -> argparse.ArgumentParser:
             "Creates the account on first start."
         ),
     )
-    p.add_argument("--socket", help="Unix socket path (default HOME/api.sock)")
-    p.add_argument("--listen", metavar="HOST:PORT", help="TCP instead: loopback unless TLS")
-    p.add_argument("--token-file", help="where to write the token (default HOME/api.token)")
-    p.add_argument("--tls-cert", help="PEM certificate: TLS, for a non-loopback --listen")
-    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument("--socket", help="Unix socket path (default: HOME/api.sock)")
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="TCP instead: loopback unless TLS (default: the Unix socket)",
+    )
+    p.add_argument("--token-file", help="where to write the token (default: HOME/api.token)")
+    p.add_argument(
+        "--tls-cert", help="PEM certificate: TLS, for a non-loopback --listen (default: none)"
+    )
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert (default: none)")
     p.add_argument(
         "--interval",
-        type=float,
+        type=float,  # its range is checked with the other serve options (INVALID_ARGUMENT)
         default=0.2,
-        help="mailbox folder poll interval, seconds (a relay pushes)",
+        help="mailbox folder poll interval, seconds (a relay pushes) (default: 0.2)",
     )
-    p.set_defaults(func=cmd_serve)
     return parser
 
 
+def _error(code: str, message: str) -> int:
+    """Report an error in one line on stderr; the exit status is 1."""
+    message = _one_line(message)
+    if _JSON:
+        line = json.dumps({"type": "error", "code": code, "message": message}, sort_keys=True)
+        print(line, file=sys.stderr, flush=True)
+    else:
+        print(f"parley: error: {message} [{code}]", file=sys.stderr, flush=True)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    global _JSON
+    for stream in (sys.stdout, sys.stderr):  # a name or path that is not UTF-8 still prints
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
+    _JSON = bool(args.json)
     try:
         return _run(args)
     except ParleyError as exc:
-        print(f"parley: error: {exc.message} [{exc.code}]", file=sys.stderr)
-        return 1
+        return _error(exc.code, exc.message)
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"parley: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 1
+        return _error("OS_ERROR", f"{exc.strerror or exc}{where}")
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the catch-all: one typed line, never a traceback
+        if os.environ.get("PARLEY_DEBUG"):
+            raise
+        return _error(
+            InternalError.code,
+            f"unexpected {type(exc).__name__}, a fault in parley "
+            "(PARLEY_DEBUG=1 shows the traceback)",
+        )
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -38,6 +38,8 @@ __all__ = [
     "encode_contact_code",
     "qr_terminal",
     "read_qr_image",
+    "safety_number_qr",
+    "terminal_blocks",
     "write_qr_png",
     "write_qr_svg",
 ]
@@ -125,7 +127,20 @@ def write_qr_svg(code: str, path: str | Path, scale: int = 4) -> None:
 
 def qr_terminal(code: str) -> str:
     """The QR code drawn with Unicode half blocks (two modules per character row)."""
-    qr = contact_code_qr(code)
+    return terminal_blocks(contact_code_qr(code))
+
+
+def safety_number_qr(number: str):
+    """A segno QR code of a safety number: its 60 digits, numeric mode (KEYS-007)."""
+    import segno
+
+    if len(number) != 60 or not number.isdigit():
+        raise ValueError("a safety number is 60 digits")
+    return segno.make_qr(number, error="m", mode="numeric", boost_error=False)
+
+
+def terminal_blocks(qr) -> str:
+    """A segno QR code drawn with Unicode half blocks (two modules per character row)."""
     rows = [[bool(m) for m in row] for row in qr.matrix]
     border = 2
     width = len(rows[0]) + 2 * border

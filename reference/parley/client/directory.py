@@ -16,7 +16,14 @@ from ..errors import ParleyError, RemoteError
 from ..keys import IdentityKey, IdentityKeyPair
 from ..profile import Profile
 from .errors import InvalidContactCode, UnknownContact
-from .events import BundleRejected, BundleUpdated, Event, InstallationAdded, InstallationChanged
+from .events import (
+    BundleRejected,
+    BundleUpdated,
+    Event,
+    IdentityChanged,
+    InstallationAdded,
+    InstallationChanged,
+)
 from .store import Store
 
 __all__ = ["AccountRow", "Contact", "Directory", "Installation"]
@@ -54,6 +61,10 @@ class Contact:
     replied: bool
     #: A sender the user has not added (nor written to) yet (NOBUNDLE-021).
     pending: bool = False
+    #: The user compared safety numbers with this identity (KEYS-008).
+    verified: bool = False
+    #: Messages from this contact are dropped (MessageBlocked); none are sent.
+    blocked: bool = False
 
     @property
     def fingerprint(self) -> str:
@@ -200,6 +211,7 @@ class Directory:
     # -- contacts ----------------------------------------------------------------------
 
     def contact_of(self, row: AccountRow) -> Contact:
+        verified, blocked = self.marks(row.account)
         return Contact(
             row.account,
             row.name,
@@ -208,7 +220,58 @@ class Directory:
             row.bundle_ts,
             row.replied,
             row.pending,
+            verified == row.identity,
+            blocked,
         )
+
+    # -- the user's marks: verified, blocked ---------------------------------------------
+
+    def marks(self, account: bytes) -> tuple[bytes | None, bool]:
+        """(the identity the user verified, or None; blocked)."""
+        found = self._store.one(
+            "SELECT verified_identity, blocked FROM contact_marks WHERE account = ?", (account,)
+        )
+        if found is None:
+            return None, False
+        return (bytes(found[0]) if found[0] is not None else None), bool(found[1])
+
+    def _ensure_marks(self, account: bytes) -> None:
+        self._store.execute("INSERT OR IGNORE INTO contact_marks (account) VALUES (?)", (account,))
+
+    def set_verified(self, account: bytes, identity: bytes | None, now: int) -> None:
+        """Tie the verified mark to ``identity`` (KEYS-008), or clear it (None)."""
+        self._ensure_marks(account)
+        self._store.execute(
+            "UPDATE contact_marks SET verified_identity = ?, verified_at = ? WHERE account = ?",
+            (identity, now if identity is not None else None, account),
+        )
+
+    def set_blocked(self, account: bytes, blocked: bool) -> None:
+        self._ensure_marks(account)
+        self._store.execute(
+            "UPDATE contact_marks SET blocked = ? WHERE account = ?", (int(blocked), account)
+        )
+
+    def is_blocked(self, account: bytes) -> bool:
+        return self.marks(account)[1]
+
+    def identity_mismatch(
+        self, account: bytes, iid: bytes | None, presented: IdentityKey
+    ) -> IdentityChanged | None:
+        """A known contact presented another identity whose binding verified: a
+        verified mark no longer holds (KEYS-008), and the user is told."""
+        row = self.row(account)
+        if row is None or row.is_self or row.identity == presented.to_bytes():
+            return None
+        verified, _ = self.marks(account)
+        if verified is not None:
+            self.set_verified(account, None, 0)
+        return IdentityChanged(account, iid, verified == row.identity)
+
+    def remove(self, account: bytes) -> None:
+        """Forget a contact; the store's triggers forget its installations,
+        sessions, messages and marks with it."""
+        self._store.execute("DELETE FROM accounts WHERE account = ? AND is_self = 0", (account,))
 
     def contacts(self) -> list[Contact]:
         rows = self._store.query(_ACCOUNT_SELECT + "WHERE is_self = 0 ORDER BY added_at, name")
@@ -255,7 +318,11 @@ class Directory:
             stale = True
         row = self.row(bundle.identity.signing_key)
         if row is not None and row.identity != bundle.identity.to_bytes():
-            raise InvalidContactCode("the bundle's identity differs from the stored one")
+            raise InvalidContactCode(
+                "the identity differs from the stored one of this contact: "
+                "compare safety numbers with it; to accept the new identity, remove the "
+                "contact, then add the code again"
+            )
         if row is None:
             self.add_account(bundle.identity, now, name)
         else:
@@ -429,7 +496,8 @@ class Directory:
                 return []  # an unknown account's bundle, not from the sender: ignore
             self.add_pending(bundle.identity, now)
         elif row.identity != bundle.identity.to_bytes():
-            return [BundleRejected(account, "IDENTITY_MISMATCH")]
+            changed = self.identity_mismatch(account, None, bundle.identity)
+            return [BundleRejected(account, "IDENTITY_MISMATCH")] + ([changed] if changed else [])
         return self.store_bundle(bundle, now)
 
     def bundle_for(

@@ -13,8 +13,10 @@ __all__ = [
     "BundleRejected",
     "BundleUpdated",
     "Event",
+    "IdentityChanged",
     "InstallationAdded",
     "InstallationChanged",
+    "MessageBlocked",
     "MessageReceived",
     "MessageSynced",
     "SessionReset",
@@ -117,6 +119,27 @@ class SessionReset:
     reply_envelope: bytes | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class MessageBlocked:
+    """A message from a blocked contact: dropped unread, not stored, not answered."""
+
+    sender: bytes
+    installation: bytes
+    message_id: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityChanged:
+    """A contact presented an identity (validly bound to its signing key) other
+    than the stored one. Its messages are still refused (IDENTITY_MISMATCH);
+    a verified mark no longer holds (KEYS-008): compare safety numbers again,
+    then remove the contact and add its new code to accept the new identity."""
+
+    account: bytes
+    installation: bytes | None
+    was_verified: bool
+
+
 Event = (
     MessageReceived
     | MessageSynced
@@ -126,4 +149,6 @@ Event = (
     | BundleRejected
     | UndecryptableMessage
     | SessionReset
+    | MessageBlocked
+    | IdentityChanged
 )

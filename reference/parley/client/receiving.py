@@ -33,7 +33,9 @@ from .directory import (
 )
 from .events import (
     Event,
+    IdentityChanged,
     InstallationAdded,
+    MessageBlocked,
     MessageReceived,
     MessageSynced,
     SessionReset,
@@ -105,6 +107,20 @@ def _redelivery(st: Stores, rowid: int) -> list[Event]:
     ]
 
 
+def _once_per_account(events: list[Event]) -> list[Event]:
+    """One IdentityChanged per account and envelope (its bundle and its message may
+    both show the new identity); the first says whether a verified mark was lost."""
+    seen: set[bytes] = set()
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, IdentityChanged):
+            if event.account in seen:
+                continue
+            seen.add(event.account)
+        out.append(event)
+    return out
+
+
 class _Receive:
     """The processing of one envelope; ``message_row`` is the history row it gave."""
 
@@ -147,7 +163,7 @@ class _Receive:
             events += more
         if bundle is not None and not bundle_done and sender == bundle_account:
             events[:0] = st.directory.accept_bundle(bundle, sender, now, st.profile)
-        if wants_session and sender is not None:
+        if wants_session and sender is not None and not st.directory.is_blocked(sender):
             # A no-bundle RESET: the peer has no usable bundle of ours and no
             # session: start one from the bundle it attached.
             reply = self.reset(sender, sender_iid, P.HELLO, fresh=True)
@@ -164,11 +180,12 @@ class _Receive:
                     sender = st.directory.owner_of(sender_iid)
             reset = None
             action = failure_action(failure)
-            if sender is not None and action in (DECIDE_RESET, DECIDE_HELLO):
+            blocked = sender is not None and st.directory.is_blocked(sender)
+            if sender is not None and not blocked and action in (DECIDE_RESET, DECIDE_HELLO):
                 kind = P.HELLO if action == DECIDE_HELLO else P.RESET
                 reset = self.reset(sender, sender_iid, kind)
             events.append(UndecryptableMessage(sender, sender_iid, failure, reset))
-        return events
+        return _once_per_account(events)
 
     def no_bundle(
         self, body: bytes, sender_iid: bytes
@@ -205,7 +222,8 @@ class _Receive:
         if row is None:
             st.directory.add_pending(opened.sender, now)  # NOBUNDLE-021
         elif row.identity != opened.sender.to_bytes():
-            return sender, "IDENTITY_MISMATCH", [], False
+            changed = st.directory.identity_mismatch(sender, sender_iid, opened.sender)
+            return sender, "IDENTITY_MISMATCH", [changed] if changed else [], False
         if payload.kind == P.TEXT:
             return sender, None, [self.deliver_text(sender, sender_iid, payload, False)], False
         return sender, None, [], payload.kind == P.RESET
@@ -294,7 +312,8 @@ class _Receive:
         if row is None:
             st.directory.add_pending(session.remote_identity, now)  # NOBUNDLE-021
         elif row.identity != session.remote_identity.to_bytes():
-            return account, "IDENTITY_MISMATCH", []
+            changed = st.directory.identity_mismatch(account, sender_iid, session.remote_identity)
+            return account, "IDENTITY_MISMATCH", [changed] if changed else []
         events: list[Event] = []
         if st.directory.ensure_installation(account, sender_iid, now):
             events.append(InstallationAdded(account, sender_iid, account == st.account_id))
@@ -348,8 +367,10 @@ class _Receive:
 
     def deliver_text(
         self, account: bytes, iid: bytes, payload: P.Payload, forward_secret: bool
-    ) -> MessageReceived:
+    ) -> MessageReceived | MessageBlocked:
         st, now = self.st, self.now
+        if st.directory.is_blocked(account):  # dropped unread: no history row
+            return MessageBlocked(account, iid, payload.message_id)
         row = st.directory.row(account)
         self.message_row = st.history.add(
             payload.message_id, now, "in", account, iid, payload.body, forward_secret

@@ -42,7 +42,7 @@ __all__ = ["SCHEMA_VERSION", "Store"]
 
 #: The schema this code writes and reads; a file with a higher one is refused,
 #: one with a lower one is migrated at open (:data:`_MIGRATIONS`).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: SQLite's application_id header field: "PRLY".
 APPLICATION_ID = 0x50524C59
 
@@ -130,6 +130,17 @@ CREATE TRIGGER forget_account AFTER DELETE ON accounts BEGIN
     DELETE FROM sessions WHERE account = old.account;
     DELETE FROM messages WHERE account = old.account;
 END;
+-- What the user decided about a contact: the identity they verified (KEYS-008:
+-- the mark holds while it equals accounts.identity), and a block.
+CREATE TABLE contact_marks (
+    account           BLOB PRIMARY KEY,
+    verified_identity BLOB,
+    verified_at       INTEGER,
+    blocked           INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER forget_marks AFTER DELETE ON accounts BEGIN
+    DELETE FROM contact_marks WHERE account = old.account;
+END;
 """
 
 #: Schema changes by the version they lead to; run in order at open.
@@ -160,6 +171,19 @@ ALTER TABLE installations ADD COLUMN reset_at INTEGER NOT NULL DEFAULT 0;
     # The outbox's pending entries and its prune found by index, not by a scan.
     4: """
 CREATE INDEX IF NOT EXISTS outbox_by_delivery ON outbox (delivered_at);
+""",
+    5: """
+-- What the user decided about a contact: the identity they verified (KEYS-008:
+-- the mark holds while it equals accounts.identity), and a block.
+CREATE TABLE contact_marks (
+    account           BLOB PRIMARY KEY,
+    verified_identity BLOB,
+    verified_at       INTEGER,
+    blocked           INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER forget_marks AFTER DELETE ON accounts BEGIN
+    DELETE FROM contact_marks WHERE account = old.account;
+END;
 """,
 }
 

@@ -81,9 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     peer = parser.add_mutually_exclusive_group()
     peer.add_argument("--peer-target", help="pairwise interop: host:port of a second driver")
     peer.add_argument("--peer-command", help="pairwise interop: command of a second driver")
-    parser.add_argument("--vectors", type=Path, default=default_vector_dir())
+    parser.add_argument(
+        "--vectors",
+        type=Path,
+        default=default_vector_dir(),
+        help="folder of vector files (default: the test-vectors of this checkout)",
+    )
     parser.add_argument("--known-failures", type=Path, help="file of tcIds expected to fail")
-    parser.add_argument("--report-dir", type=Path, default=Path("build/conformance"))
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("build/conformance"),
+        help="where the JUnit XML and JSON reports go (default build/conformance)",
+    )
     parser.add_argument(
         "--select", action="append", help="only cases whose tcId contains this text (repeatable)"
     )
