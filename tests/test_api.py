@@ -801,3 +801,89 @@ def test_send_counts_its_own_delivery_when_an_older_envelope_is_stuck(tmp_path):
         alice.stop()
         bob.stop()
         shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def _cli(daemon: Daemon, *args: str) -> str:
+    env = {**os.environ, "PARLEY_PASSPHRASE": ENV_PASS}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "parley.client.cli",
+            "--home",
+            str(daemon.home),
+            "--mailbox",
+            str(daemon.mailbox),
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _events_of(daemon: Daemon, kind: str, timeout: float = 10) -> pb.Event:
+    stream = daemon.stub.SubscribeEvents(
+        pb.SubscribeEventsRequest(), metadata=daemon.auth, timeout=timeout
+    )
+    for item in stream:
+        if item.event.WhichOneof("kind") == kind:
+            stream.cancel()
+            return item.event
+    raise AssertionError(f"no {kind} event")
+
+
+def test_blocked_messages_and_identity_changes_reach_the_event_stream(tmp_path):
+    from parley.client import Account, MailboxTransport
+    from parley.keys import IdentityKey, IdentityKeyPair
+    from parley.primitives import DHKeyPair, SystemRandom
+
+    sock_dir = Path(tempfile.mkdtemp(prefix="pb", dir="/tmp"))
+    alice = Daemon(tmp_path / "alice", tmp_path / "mailbox", sock_dir).start()
+    bob = Daemon(tmp_path / "bob", tmp_path / "mailbox", sock_dir).start()
+    try:
+        alice_code = alice.call("GetContactCode", pb.GetContactCodeRequest()).code
+        bob_code = bob.call("GetContactCode", pb.GetContactCodeRequest()).code
+        alice.call("AddContact", pb.AddContactRequest(code=bob_code, name="bob"))
+        bob.call("AddContact", pb.AddContactRequest(code=alice_code, name="alice"))
+        alice_id = alice.call("GetAccount", pb.GetAccountRequest()).account_id
+        bob_id = bob.call("GetAccount", pb.GetAccountRequest()).account_id
+
+        # bob blocks alice (the CLI, beside a stopped daemon); her message is dropped, and said so
+        bob.stop()
+        _cli(bob, "contacts", "block", "alice")
+        bob.start()
+        sent = alice.call("SendMessage", pb.SendMessageRequest(contact="bob", body=b"let me in"))
+        blocked = _events_of(bob, "message_blocked").message_blocked
+        assert blocked.sender_account_id == alice_id
+        assert len(blocked.sender_installation_id) == 16
+        assert blocked.message_id == sent.message_id
+        history = bob.call("ListMessages", pb.ListMessagesRequest(contact="alice")).messages
+        assert list(history) == []  # not stored
+
+        # bob's signing key binds a new X25519 key: a valid identity other than the stored one
+        bob.stop()
+        with Account.open(bob.home / "parley.db", ENV_PASS) as account:
+            signing = account._identity.signing
+        dh = DHKeyPair.generate(SystemRandom())
+        new = IdentityKeyPair(signing, dh, signing.sign(IdentityKey.binding_message(dh.public)))
+        with Account.create(
+            tmp_path / "bob2.db", ENV_PASS, identity=new, kdf_iterations=1000
+        ) as bob2:
+            mailbox = MailboxTransport(tmp_path / "mailbox")
+            mailbox.register(bob2.account_id, bob2.installation_id)
+            contact, _ = bob2.add_contact(alice_code, "alice")
+            mailbox.deliver(bob2.send(contact, b"it's me, honest"), account=contact.account)
+            bob2_installation = bob2.installation_id
+        changed = _events_of(alice, "identity_changed").identity_changed
+        assert changed.account_id == bob_id
+        # the envelope's bundle shows the new identity first, before any installation is named
+        assert changed.installation_id in (b"", bob2_installation)
+        assert changed.was_verified is False
+    finally:
+        alice.stop()
+        bob.stop()
+        shutil.rmtree(sock_dir, ignore_errors=True)

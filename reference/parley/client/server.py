@@ -74,8 +74,10 @@ from .events import (
     BundleRejected,
     BundleUpdated,
     Event,
+    IdentityChanged,
     InstallationAdded,
     InstallationChanged,
+    MessageBlocked,
     MessageReceived,
     MessageSynced,
     SessionReset,
@@ -221,6 +223,22 @@ def event_to_proto(event: Event) -> pb.Event | None:
             return pb.Event(
                 session_reset=pb.SessionReset(
                     account_id=event.account, installation_id=event.installation
+                )
+            )
+        case MessageBlocked():
+            return pb.Event(
+                message_blocked=pb.MessageBlocked(
+                    sender_account_id=event.sender,
+                    sender_installation_id=event.installation,
+                    message_id=event.message_id,
+                )
+            )
+        case IdentityChanged():
+            return pb.Event(
+                identity_changed=pb.IdentityChanged(
+                    account_id=event.account,
+                    installation_id=event.installation or b"",
+                    was_verified=event.was_verified,
                 )
             )
     return None

@@ -187,7 +187,7 @@ class CreateLinkPayloadResponse(_message.Message):
     def __init__(self, payload: _Optional[bytes] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "received_at", "message_received", "message_synced", "installation_added", "installation_changed", "bundle_updated", "bundle_rejected", "undecryptable_message", "session_reset")
+    __slots__ = ("event_id", "received_at", "message_received", "message_synced", "installation_added", "installation_changed", "bundle_updated", "bundle_rejected", "undecryptable_message", "session_reset", "message_blocked", "identity_changed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_RECEIVED_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +198,8 @@ class Event(_message.Message):
     BUNDLE_REJECTED_FIELD_NUMBER: _ClassVar[int]
     UNDECRYPTABLE_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SESSION_RESET_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_CHANGED_FIELD_NUMBER: _ClassVar[int]
     event_id: int
     received_at: int
     message_received: MessageReceived
@@ -208,7 +210,9 @@ class Event(_message.Message):
     bundle_rejected: BundleRejected
     undecryptable_message: UndecryptableMessage
     session_reset: SessionReset
-    def __init__(self, event_id: _Optional[int] = ..., received_at: _Optional[int] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., message_synced: _Optional[_Union[MessageSynced, _Mapping]] = ..., installation_added: _Optional[_Union[InstallationAdded, _Mapping]] = ..., installation_changed: _Optional[_Union[InstallationChanged, _Mapping]] = ..., bundle_updated: _Optional[_Union[BundleUpdated, _Mapping]] = ..., bundle_rejected: _Optional[_Union[BundleRejected, _Mapping]] = ..., undecryptable_message: _Optional[_Union[UndecryptableMessage, _Mapping]] = ..., session_reset: _Optional[_Union[SessionReset, _Mapping]] = ...) -> None: ...
+    message_blocked: MessageBlocked
+    identity_changed: IdentityChanged
+    def __init__(self, event_id: _Optional[int] = ..., received_at: _Optional[int] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., message_synced: _Optional[_Union[MessageSynced, _Mapping]] = ..., installation_added: _Optional[_Union[InstallationAdded, _Mapping]] = ..., installation_changed: _Optional[_Union[InstallationChanged, _Mapping]] = ..., bundle_updated: _Optional[_Union[BundleUpdated, _Mapping]] = ..., bundle_rejected: _Optional[_Union[BundleRejected, _Mapping]] = ..., undecryptable_message: _Optional[_Union[UndecryptableMessage, _Mapping]] = ..., session_reset: _Optional[_Union[SessionReset, _Mapping]] = ..., message_blocked: _Optional[_Union[MessageBlocked, _Mapping]] = ..., identity_changed: _Optional[_Union[IdentityChanged, _Mapping]] = ...) -> None: ...
 
 class MessageReceived(_message.Message):
     __slots__ = ("sender_account_id", "sender_installation_id", "sender_name", "body", "message_id", "forward_secret", "redelivered")
@@ -299,3 +303,23 @@ class SessionReset(_message.Message):
     account_id: bytes
     installation_id: bytes
     def __init__(self, account_id: _Optional[bytes] = ..., installation_id: _Optional[bytes] = ...) -> None: ...
+
+class MessageBlocked(_message.Message):
+    __slots__ = ("sender_account_id", "sender_installation_id", "message_id")
+    SENDER_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    SENDER_INSTALLATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    sender_account_id: bytes
+    sender_installation_id: bytes
+    message_id: bytes
+    def __init__(self, sender_account_id: _Optional[bytes] = ..., sender_installation_id: _Optional[bytes] = ..., message_id: _Optional[bytes] = ...) -> None: ...
+
+class IdentityChanged(_message.Message):
+    __slots__ = ("account_id", "installation_id", "was_verified")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTALLATION_ID_FIELD_NUMBER: _ClassVar[int]
+    WAS_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    account_id: bytes
+    installation_id: bytes
+    was_verified: bool
+    def __init__(self, account_id: _Optional[bytes] = ..., installation_id: _Optional[bytes] = ..., was_verified: _Optional[bool] = ...) -> None: ...
