@@ -887,3 +887,21 @@ def test_blocked_messages_and_identity_changes_reach_the_event_stream(tmp_path):
         alice.stop()
         bob.stop()
         shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def test_add_contact_of_a_known_contact_changes_nothing_unless_asked(pair):
+    alice, bob = pair
+    bob_code = bob.call("GetContactCode", pb.GetContactCodeRequest()).code
+    alice.call("AddContact", pb.AddContactRequest(code=bob_code, name="bob"))  # known or new
+    first = alice.call("AddContact", pb.AddContactRequest(code=bob_code, name="bob"))
+    assert (first.already_known, first.changed, first.contact.name) == (True, False, "bob")
+    again = alice.call("AddContact", pb.AddContactRequest(code=bob_code, name="robert"))
+    assert (again.already_known, again.changed, again.contact.name) == (True, False, "bob")
+    names = [c.name for c in alice.call("ListContacts", pb.ListContactsRequest()).contacts]
+    assert names == ["bob"]
+    renamed = alice.call(
+        "AddContact", pb.AddContactRequest(code=bob_code, name="robert", update=True)
+    )
+    assert (renamed.already_known, renamed.changed, renamed.contact.name) == (True, True, "robert")
+    back = alice.call("AddContact", pb.AddContactRequest(code=bob_code, name="bob", update=True))
+    assert back.contact.name == "bob"

@@ -307,8 +307,9 @@ def test_reset_when_prekey_unknown(tmp_path):
     w.clock.now += 8 * DAY
     bob.bundle()
     w.clock.now += 40 * DAY
-    alice.add_contact(bob.contact_code(), "bob")  # refresh so Bob has a fresh bundle of alice
-    bob.add_contact(alice.contact_code(), "alice")
+    # refresh the bundles: a known contact's code is stored only when asked
+    alice.add_contact(bob.contact_code(), update=True)
+    bob.add_contact(alice.contact_code(), update=True)
     events = bob.receive(initial)
     [event] = [e for e in events if isinstance(e, UndecryptableMessage)]
     assert event.reason == "UNKNOWN_PREKEY" and event.reset_envelope is not None
@@ -417,3 +418,30 @@ def test_a_fan_out_above_the_envelope_limit_is_refused_and_changes_nothing(tmp_p
     # Nothing advanced: the next message reaches both installations.
     w.send(alice, "bob", b"still fine")
     assert texts(w.pump(bob)) == [b"still fine"]
+
+
+def test_adding_a_known_contact_changes_nothing_unless_asked(tmp_path):
+    w = World(tmp_path)
+    alice, bob = w.account("alice"), w.account("bob")
+    first = alice.add_contact(bob.contact_code(), "bob")
+    assert (first.known, first.changed, first.contact.name) == (False, True, "bob")
+    contact, events = first  # it unpacks as before
+    assert contact == first.contact and events == first.events
+    w.clock.now += 8 * DAY
+    bob.bundle()  # bob rotates: his code now holds a newer bundle
+    newer = bob.contact_code()
+    before = alice._st.directory.row(bob.account_id)
+    again = alice.add_contact(newer, "robert")
+    assert (again.known, again.changed, again.events) == (True, False, [])
+    assert again.contact.name == "bob"
+    assert alice.contact("bob").bundle_timestamp == first.contact.bundle_timestamp
+    assert alice._st.directory.row(bob.account_id) == before  # byte for byte
+    with pytest.raises(UnknownContact):
+        alice.contact("robert")
+    # asked: the new name and the newer bundle, together
+    updated = alice.add_contact(newer, "robert", update=True)
+    assert (updated.known, updated.changed, updated.contact.name) == (True, True, "robert")
+    assert updated.contact.bundle_timestamp > first.contact.bundle_timestamp
+    assert any(type(e).__name__ == "BundleUpdated" for e in updated.events)
+    # update without a name keeps the name
+    assert alice.add_contact(newer, update=True).contact.name == "robert"

@@ -202,7 +202,7 @@ def test_known_installations_come_from_sessions_and_fresh_bundles_only(tmp_path)
     # bob4 is only in a bundle, which then goes stale: no copy for it.
     bob4 = w.link(bob, "bob4")
     w.pump(bob)
-    alice.add_contact(bob.contact_code(), "bob")
+    alice.add_contact(bob.contact_code(), update=True)  # a known contact's newer code
     assert bob4.installation_id in alice.contact("bob").installations
     w.clock.now += 31 * DAY
     env = decode_envelope(alice.send("bob", b"later"))
@@ -720,9 +720,9 @@ def test_the_newest_bundle_is_kept(tmp_path):
     w.clock.now += 2 * DAY
     new = bob.bundle()
     assert new.timestamp > old.timestamp
-    _, events = alice.add_contact(new, "bob")
+    _, events = alice.add_contact(new, update=True)
     assert alice.contact("bob").bundle_timestamp == new.timestamp
-    _, events = alice.add_contact(old, "bob")
+    _, events = alice.add_contact(old, update=True)
     assert events == [] and alice.contact("bob").bundle_timestamp == new.timestamp
     # An attached bundle of an equal timestamp, with other entries, is not taken.
     carol = w.account("carol")

@@ -19,7 +19,7 @@ several devices and missing bundles::
         mailbox.ack(bob.installation_id, item.handle)
 """
 
-from .account import Account, Contact, HistoryEntry, Installation, OutboxEntry
+from .account import Account, AddedContact, Contact, HistoryEntry, Installation, OutboxEntry
 from .contact_code import (
     decode_contact_code,
     encode_contact_code,
@@ -63,6 +63,7 @@ from .transport import Delivery, MailboxTransport, MemoryTransport, Transport
 __all__ = [
     "Account",
     "AccountExists",
+    "AddedContact",
     "BundleRejected",
     "BundleUpdated",
     "CannotSend",

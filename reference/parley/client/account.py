@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..bundle import Bundle
@@ -53,6 +54,7 @@ from .transport import Transport
 
 __all__ = [
     "Account",
+    "AddedContact",
     "Contact",
     "HistoryEntry",
     "Installation",
@@ -63,6 +65,23 @@ __all__ = [
 Clock = Callable[[], int]
 #: The most history entries one call returns.
 MAX_LIMIT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class AddedContact:
+    """What :meth:`Account.add_contact` did; it unpacks as ``contact, events``.
+
+    ``known``: the code's account was already a contact (not a pending one).
+    Unless asked (``update=True``) a known contact is left as it was, name and
+    bundle, and ``changed`` is False."""
+
+    contact: Contact
+    events: list[Event]
+    known: bool = False
+    changed: bool = True
+
+    def __iter__(self) -> Iterator[Contact | list[Event]]:
+        return iter((self.contact, self.events))
 
 
 def _system_clock() -> int:
@@ -295,15 +314,21 @@ class Account:
         return self._st.directory.find(key)
 
     def add_contact(
-        self, code: str | Bundle, name: str | None = None
-    ) -> tuple[Contact, list[Event]]:
-        """Add (or update) a contact from a contact code or a bundle.
+        self, code: str | Bundle, name: str | None = None, *, update: bool = False
+    ) -> AddedContact:
+        """Add a contact from a contact code or a bundle.
 
         The bundle's signature is checked. A bundle past its maximum age still
         names a verified identity: the contact is added with that identity
         only, and the first message to it is a no-bundle message (not forward
-        secret) until it replies. Returns the contact and the events the
-        bundle caused.
+        secret) until it replies.
+
+        A code of a known contact changes nothing (``known`` is True in the
+        result, which holds the contact as stored) unless ``update``: then the
+        code's bundle is stored and ``name``, if given, renames it, in one
+        transaction. A code whose identity differs from the stored one is
+        refused (InvalidContactCode). Returns the contact and the events the
+        bundle caused; it unpacks as ``contact, events``.
         """
         if isinstance(code, str):
             bundle = decode_contact_code(code)
@@ -316,7 +341,10 @@ class Account:
             raise InvalidContactCode("this is the code of this account itself")
         now = self.clock()
         with self._txn() as st:
-            return st.directory.add_from_bundle(bundle, name, now, self.profile)
+            contact, events, known = st.directory.add_from_bundle(
+                bundle, name, now, self.profile, update=update
+            )
+        return AddedContact(contact, events, known, changed=not known or update)
 
     def rename_contact(self, contact: str | bytes | Contact, name: str) -> Contact:
         target = self.contact(contact)

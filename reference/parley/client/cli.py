@@ -527,25 +527,24 @@ def cmd_add(args: argparse.Namespace) -> int:
     bundle = decode_contact_code(code)
     account, _ = _open(args)
     with account:
-        known = next(
-            (c for c in account.contacts() if c.account == bundle.identity.signing_key), None
-        )
-        if known is not None and known.identity != bundle.identity:
-            account.add_contact(bundle, name)  # refuses it: the identity changed (typed)
-        if known is not None and not (args.rename and name not in (None, known.name)):
+        # the library leaves a known contact as it is (and refuses a changed identity)
+        added = account.add_contact(bundle, name)
+        contact, known = added.contact, added.known
+        if known and not (args.rename and name not in (None, contact.name)):
             hint = (
                 f" (add --rename to call it {name!r})"
-                if name is not None and name != known.name
+                if name is not None and name != contact.name
                 else ""
             )
             emit(
-                {**contact_record(known), "type": "contact_known", "changed": False},
-                f"{known.label} ({known.fingerprint[:16]}) is already a contact: "
+                {**contact_record(contact), "type": "contact_known", "changed": False},
+                f"{contact.label} ({contact.fingerprint[:16]}) is already a contact: "
                 f"nothing changed{hint}",
             )
             return 0
-        contact, _events = account.add_contact(bundle, name)  # one transaction, renames too
-        verb = "renamed" if known is not None else "added"
+        if known:  # --rename: the new name and the code's bundle, in one transaction
+            contact = account.add_contact(bundle, name, update=True).contact
+        verb = "renamed" if known else "added"
         emit(
             {**contact_record(contact), "type": f"contact_{verb}"},
             f"{verb} {contact.label} ({contact.fingerprint[:16]})",
@@ -555,7 +554,7 @@ def cmd_add(args: argparse.Namespace) -> int:
                 "  its bundle is too old: the first message will NOT be forward secret, "
                 "until it replies"
             )
-        elif known is None:
+        elif not known:
             note(f"  installations: {', '.join(short(i) for i in contact.installations)}")
     return 0
 

@@ -304,10 +304,12 @@ class Directory:
         return found[0]
 
     def add_from_bundle(
-        self, bundle: Bundle, name: str | None, now: int, profile: Profile
-    ) -> tuple[Contact, list[Event]]:
-        """Add (or update) a contact from its bundle; a stale bundle adds its
-        verified identity only. Returns the contact and the bundle's events."""
+        self, bundle: Bundle, name: str | None, now: int, profile: Profile, update: bool = False
+    ) -> tuple[Contact, list[Event], bool]:
+        """Add a contact from its bundle; a stale bundle adds its verified
+        identity only. A known (not pending) contact is left as it is unless
+        ``update``: then ``name`` (if given) renames it and the bundle is stored.
+        Returns the contact, the bundle's events and whether it was known."""
         events: list[Event] = []
         stale = False
         try:
@@ -323,6 +325,9 @@ class Directory:
                 "compare safety numbers with it; to accept the new identity, remove the "
                 "contact, then add the code again"
             )
+        known = row is not None and not row.pending
+        if known and not update:
+            return self.find(bundle.identity.signing_key), events, True
         if row is None:
             self.add_account(bundle.identity, now, name)
         else:
@@ -331,7 +336,7 @@ class Directory:
                 self.rename(bundle.identity.signing_key, name)
         if not stale:
             events = self.store_bundle(bundle, now)
-        return self.find(bundle.identity.signing_key), events
+        return self.find(bundle.identity.signing_key), events, known
 
     # -- installations -------------------------------------------------------------------
 

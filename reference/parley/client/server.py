@@ -549,8 +549,10 @@ class ApiServer(pb_grpc.ParleyServiceServicer):
         _check_name("name", request.name)
 
         def run() -> pb.AddContactResponse:
-            contact, _events = self.account.add_contact(code, request.name or None)
-            return pb.AddContactResponse(contact=_contact(contact))
+            added = self.account.add_contact(code, request.name or None, update=request.update)
+            return pb.AddContactResponse(
+                contact=_contact(added.contact), already_known=added.known, changed=added.changed
+            )
 
         return await self._run(run)
 

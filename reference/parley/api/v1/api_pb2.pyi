@@ -99,18 +99,24 @@ class GetContactCodeResponse(_message.Message):
     def __init__(self, code: _Optional[str] = ..., bundle: _Optional[bytes] = ...) -> None: ...
 
 class AddContactRequest(_message.Message):
-    __slots__ = ("code", "name")
+    __slots__ = ("code", "name", "update")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    update: bool
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., update: _Optional[bool] = ...) -> None: ...
 
 class AddContactResponse(_message.Message):
-    __slots__ = ("contact",)
+    __slots__ = ("contact", "already_known", "changed")
     CONTACT_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
     contact: Contact
-    def __init__(self, contact: _Optional[_Union[Contact, _Mapping]] = ...) -> None: ...
+    already_known: bool
+    changed: bool
+    def __init__(self, contact: _Optional[_Union[Contact, _Mapping]] = ..., already_known: _Optional[bool] = ..., changed: _Optional[bool] = ...) -> None: ...
 
 class ListContactsRequest(_message.Message):
     __slots__ = ()
