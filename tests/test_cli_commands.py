@@ -164,6 +164,10 @@ def test_contacts_rename_remove_block_in_processes(pair):
     carol = pair.json("carol", "whoami")[0]["fingerprint"]
     line = next(ln for ln in pair.ok("alice", "contacts").splitlines() if carol[:16] in ln)
     assert line.count(carol[:16]) == 1
+    # a name another contact has: its own code, and nothing changes
+    taken = one_error_line(pair.run("alice", "contacts", "rename", carol[:16], "Bobby"))
+    assert "[CONTACT_NAME_TAKEN]" in taken
+    assert sorted(c["name"] or "-" for c in pair.json("alice", "contacts")) == ["-", "Bobby"]
     # block: bob's messages are dropped with a typed event, and nothing is stored
     pair.ok("alice", "contacts", "block", "Bobby")
     assert pair.json("alice", "contacts")[0]["blocked"] is True

@@ -445,3 +445,24 @@ def test_adding_a_known_contact_changes_nothing_unless_asked(tmp_path):
     assert any(type(e).__name__ == "BundleUpdated" for e in updated.events)
     # update without a name keeps the name
     assert alice.add_contact(newer, update=True).contact.name == "robert"
+
+
+def test_a_name_another_contact_has_is_refused_with_its_own_code(tmp_path):
+    from parley.client import ContactNameTaken
+
+    w = World(tmp_path)
+    alice, bob, carol = w.account("alice"), w.account("bob"), w.account("carol")
+    alice.add_contact(bob.contact_code(), "bob")
+    alice.add_contact(carol.contact_code(), "carol")
+    rows = alice._st.directory.contact_rows()
+    with pytest.raises(ContactNameTaken, match="'bob'") as info:
+        alice.rename_contact("carol", "bob")
+    assert info.value.code == "CONTACT_NAME_TAKEN"
+    with pytest.raises(ContactNameTaken):  # a known contact's code, asked to take the name
+        alice.add_contact(carol.contact_code(), "bob", update=True)
+    assert alice._st.directory.contact_rows() == rows  # nothing changed
+    dave = w.account("dave")
+    with pytest.raises(ContactNameTaken):  # a new contact under a taken name
+        alice.add_contact(dave.contact_code(), "carol")
+    assert alice._st.directory.contact_rows() == rows
+    assert alice.rename_contact("carol", "carol").name == "carol"  # its own name is fine

@@ -15,7 +15,7 @@ from ..bundle import Bundle, InstallationPreKeys
 from ..errors import ParleyError, RemoteError
 from ..keys import IdentityKey, IdentityKeyPair
 from ..profile import Profile
-from .errors import InvalidContactCode, UnknownContact
+from .errors import ContactNameTaken, InvalidContactCode, UnknownContact
 from .events import (
     BundleRejected,
     BundleUpdated,
@@ -190,10 +190,14 @@ class Directory:
             (identity.signing_key, identity.to_bytes(), name, now),
         )
 
-    def rename(self, account: bytes, name: str) -> None:
+    def check_name_free(self, name: str, account: bytes) -> None:
+        """Refuse ``name`` if an account other than ``account`` has it."""
         other = self._store.one("SELECT account FROM accounts WHERE name = ?", (name,))
         if other is not None and bytes(other[0]) != account:
-            raise InvalidContactCode("another contact already has this name")
+            raise ContactNameTaken(f"another contact is already called {name!r}")
+
+    def rename(self, account: bytes, name: str) -> None:
+        self.check_name_free(name, account)
         self._store.execute("UPDATE accounts SET name = ? WHERE account = ?", (name, account))
 
     def mark_replied(self, account: bytes) -> None:
@@ -328,6 +332,8 @@ class Directory:
         known = row is not None and not row.pending
         if known and not update:
             return self.find(bundle.identity.signing_key), events, True
+        if name is not None:
+            self.check_name_free(name, bundle.identity.signing_key)
         if row is None:
             self.add_account(bundle.identity, now, name)
         else:

@@ -15,6 +15,7 @@ __all__ = [
     "AccountExists",
     "CannotSend",
     "ClientError",
+    "ContactNameTaken",
     "HomeInUse",
     "InvalidContactCode",
     "InvalidLinkPayload",
@@ -106,6 +107,12 @@ class UnknownContact(ClientError):
     code = "UNKNOWN_CONTACT"
 
 
+class ContactNameTaken(ClientError):
+    """Another contact already has this name (names are unique in an account)."""
+
+    code = "CONTACT_NAME_TAKEN"
+
+
 class CannotSend(ClientError):
     """No way to encrypt for this contact (for example, an invalid identity)."""
 
@@ -134,6 +141,7 @@ CLIENT_ERROR_CODES: dict[str, type[ParleyError]] = {
         QRCodeUnreadable,
         InvalidLinkPayload,
         UnknownContact,
+        ContactNameTaken,
         CannotSend,
         TransportError,
     )

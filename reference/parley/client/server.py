@@ -63,6 +63,7 @@ from .errors import (
     AccountExists,
     CannotSend,
     ClientError,
+    ContactNameTaken,
     InvalidContactCode,
     InvalidLinkPayload,
     NoAccount,
@@ -133,6 +134,7 @@ CREATE TABLE IF NOT EXISTS api_events (
 _STATUS: list[tuple[type[BaseException], grpc.StatusCode]] = [
     (UnknownContact, grpc.StatusCode.NOT_FOUND),
     (InvalidContactCode, grpc.StatusCode.INVALID_ARGUMENT),
+    (ContactNameTaken, grpc.StatusCode.ALREADY_EXISTS),
     (InvalidLinkPayload, grpc.StatusCode.INVALID_ARGUMENT),
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (AccountExists, grpc.StatusCode.ALREADY_EXISTS),
