@@ -131,6 +131,11 @@ def test_read_only_commands_need_no_relay(tmp_path, server):
     (home / "config.json").write_text(json.dumps(config))
     assert parley(home, "code").startswith("parley1:")
     assert parley(home, "contacts") == ""
+    config["transport"] = f"nats://bot:hunter2@127.0.0.1:{free_port()}"
+    (home / "config.json").write_text(json.dumps(config))
+    shown = json.loads(parley(home, "--json", "whoami"))
+    assert shown["transport"].startswith("nats://127.0.0.1:") and "hunter2" not in str(shown)
+    assert "mailbox" not in shown
     done = subprocess.run(
         [*CLI, "--home", str(home), "inbox"], capture_output=True, text=True, env=ENV, timeout=60
     )

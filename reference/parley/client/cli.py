@@ -33,6 +33,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .. import __version__
 from ..codec import decode_envelope
@@ -273,6 +274,20 @@ def _transport(args: argparse.Namespace, home: Path) -> Transport:
     return transport
 
 
+def _where(args: argparse.Namespace, transport: Transport | None) -> dict[str, str]:
+    """Where a home's envelopes go, for display: the mailbox folder or the relay URL.
+
+    A read-only command on a relay home has no transport open (None); the URL
+    is read from the options and config.json, and shown without credentials.
+    """
+    if isinstance(transport, MailboxTransport):
+        return {"mailbox": str(transport.root.resolve())}
+    url = urlsplit(_transport_url(args, _home(args)) or "")
+    host = url.hostname or ""
+    shown = f"{url.scheme}://{host}" + (f":{url.port}" if url.port else "")  # no credentials
+    return {"transport": shown}
+
+
 def _save_config(args: argparse.Namespace, home: Path) -> Transport:
     url = _transport_url(args, home)
     if url is not None:
@@ -462,7 +477,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 "fingerprint": account.fingerprint,
                 "installation": account.installation_id.hex(),
                 "home": str(home),
-                "mailbox": str(mailbox.root.resolve()),
+                **_where(args, mailbox),
             },
             f"account      {account.fingerprint}\n"
             f"installation {account.installation_id.hex()}\n"
@@ -481,7 +496,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
             "installation": account.installation_id.hex(),
             "contact_code": code,
             "home": str(_home(args)),
-            "mailbox": str(mailbox.root.resolve()),
+            **_where(args, mailbox),
             "installations": len(account.installations()),
             "contacts": len(account.contacts()),
         }
@@ -491,7 +506,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
         f"installation  {record['installation']} (1 of {record['installations']})\n"
         f"contact code  {code}\n"
         f"home          {record['home']}\n"
-        f"mailbox       {record['mailbox']}",
+        + "".join(f"{key:<14}{value}" for key, value in _where(args, mailbox).items()),
     )
     return 0
 

@@ -37,6 +37,7 @@ import sqlcipher3
 
 from ..errors import InvalidArgument
 from .errors import AccountExists, NoAccount, StoreCorrupt, StoreVersionTooNew, WrongPassphrase
+from .files import fsync_dir, process_alive
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
@@ -222,29 +223,9 @@ def _remove_unfinished(path: Path) -> None:
     prefix = f".{path.name}."
     for entry in path.parent.glob(f"{prefix}*.new*"):
         pid_text = entry.name[len(prefix) :].split(".", 1)[0]
-        if pid_text.isdigit() and len(pid_text) <= 10 and not _alive(int(pid_text)):
+        if pid_text.isdigit() and len(pid_text) <= 10 and not process_alive(int(pid_text)):
             with suppress(OSError):
                 entry.unlink()
-
-
-def _alive(pid: int) -> bool:
-    if not 0 < pid < 2**31:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists, but is another user's
-        return True
-    return True
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _open_error(conn: Any, exc: Exception, path: Path, size: int) -> Exception:
@@ -352,7 +333,7 @@ class Store:
                 if path.exists():
                     raise AccountExists(f"a store already exists at {path}") from None
                 os.rename(tmp, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         finally:
             tmp.unlink(missing_ok=True)
         try:

@@ -38,6 +38,7 @@ from ..codec import decode_envelope
 from ..errors import ParleyError
 from ..keys import INSTALLATION_ID_SIZE
 from .errors import TransportError
+from .files import fsync_dir, process_alive
 
 __all__ = ["Delivery", "MailboxTransport", "MemoryTransport", "Transport"]
 
@@ -241,7 +242,9 @@ class MailboxTransport(Transport):
                     young = now - entry.stat().st_mtime < TMP_MAX_AGE
                     # "<pid>-...": its writer's pid; another name: its age alone
                     writer_gone = (
-                        pid_text.isdigit() and len(pid_text) <= 10 and not _alive(int(pid_text))
+                        pid_text.isdigit()
+                        and len(pid_text) <= 10
+                        and not process_alive(int(pid_text))
                     )
                     if young and not writer_gone:
                         continue
@@ -287,7 +290,7 @@ class MailboxTransport(Transport):
             if WRITE_HOOK is not None:
                 WRITE_HOOK("tmp")
             os.replace(tmp, inbox / name)
-            _fsync_dir(inbox)
+            fsync_dir(inbox)
         except OSError as exc:
             with suppress(OSError):
                 tmp.unlink()
@@ -343,26 +346,5 @@ def _read_entry(path: Path, limit: int) -> bytes | None:
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def _alive(pid: int) -> bool:
-    if not 0 < pid < 2**31:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists, but is another user's
-        return True
-    return True
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)
